@@ -1,0 +1,152 @@
+//! Server settings, by flag or environment variable. Bad settings stop the server with one
+//! clear line (see `main.rs`), never a backtrace.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// Whether the server talks to the real Meta/YCloud or simulates them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Simulates Meta, YCloud and customers' phones in-process: works offline.
+    Sandbox,
+    /// Talks to the configured upstream (YCloud or Meta's Graph API).
+    Live,
+}
+
+/// Which live upstream the server talks to (ignored in sandbox mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UpstreamKind {
+    Ycloud,
+    Meta,
+}
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "wadesk-server", about = "The wadesk reference server", version)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "WADESK_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// `sqlite://path/to/file.db` (created when missing) or `postgres://user:pass@host/db`.
+    #[arg(long, env = "WADESK_DATABASE_URL", default_value = "sqlite://data/wadesk.db")]
+    pub database_url: String,
+
+    /// The built SPA bundle (Trunk's `dist/`).
+    #[arg(long, env = "WADESK_DIST", default_value = "dist")]
+    pub dist: PathBuf,
+
+    /// `sandbox` simulates Meta, YCloud and phones; `live` talks to the real upstream.
+    #[arg(long, env = "WADESK_MODE", value_enum, default_value = "sandbox")]
+    pub mode: Mode,
+
+    /// Serve everything (bundle, config.json, API) under this path, such as `/console`.
+    #[arg(long, env = "WADESK_BASE_PATH", default_value = "")]
+    pub base_path: String,
+
+    /// Key that encrypts stored upstream tokens (any length; hashed to 256 bits). Required in live mode.
+    #[arg(long, env = "WADESK_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// The first admin's email, created on first run when there is no user yet.
+    #[arg(long, env = "WADESK_ADMIN_EMAIL", default_value = "admin@wadesk.local")]
+    pub admin_email: String,
+
+    /// The first admin's password; when unset a password is generated and printed once.
+    #[arg(long, env = "WADESK_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// The first account's name (seed 003 `accountName`).
+    #[arg(long, env = "WADESK_ADMIN_ACCOUNT", default_value = "wadesk")]
+    pub admin_account: String,
+
+    /// Allow self-service sign-up of new business accounts.
+    #[arg(long, env = "WADESK_SIGNUP_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub signup_enabled: bool,
+
+    /// Live upstream: `ycloud` or `meta`.
+    #[arg(long, env = "WADESK_UPSTREAM", value_enum, default_value = "ycloud")]
+    pub upstream: UpstreamKind,
+
+    /// Upstream base URL override (tests point it at a local fake server).
+    #[arg(long, env = "WADESK_UPSTREAM_URL")]
+    pub upstream_url: Option<String>,
+
+    /// YCloud API key (`X-API-Key`).
+    #[arg(long, env = "WADESK_YCLOUD_API_KEY", hide_env_values = true)]
+    pub ycloud_api_key: Option<String>,
+
+    /// YCloud webhook signing secrets, comma separated (several during rotation).
+    #[arg(long, env = "WADESK_YCLOUD_WEBHOOK_SECRETS", hide_env_values = true, value_delimiter = ',')]
+    pub ycloud_webhook_secrets: Vec<String>,
+
+    /// Meta app id (public; also sent to the SPA in config.json).
+    #[arg(long, env = "WADESK_META_APP_ID", default_value = "")]
+    pub meta_app_id: String,
+
+    /// Meta app secret (code exchange, webhook signatures). Never sent to the SPA.
+    #[arg(long, env = "WADESK_META_APP_SECRET", hide_env_values = true)]
+    pub meta_app_secret: Option<String>,
+
+    /// Embedded Signup configuration id (Facebook Login for Business).
+    #[arg(long, env = "WADESK_META_CONFIG_ID", default_value = "")]
+    pub meta_config_id: String,
+
+    /// Configuration id for the coexistence flow (defaults to the Embedded Signup one).
+    #[arg(long, env = "WADESK_META_COEXISTENCE_CONFIG_ID", default_value = "")]
+    pub meta_coexistence_config_id: String,
+
+    /// Partner solution id for `extras.setup.solutionID`.
+    #[arg(long, env = "WADESK_META_SOLUTION_ID", default_value = "")]
+    pub meta_solution_id: String,
+
+    /// Graph API version.
+    #[arg(long, env = "WADESK_GRAPH_API_VERSION", default_value = "v23.0")]
+    pub graph_api_version: String,
+
+    /// Embedded Signup version: v4 (current), v3 or v2.
+    #[arg(long, env = "WADESK_EMBEDDED_SIGNUP_VERSION", default_value = "v4")]
+    pub embedded_signup_version: String,
+
+    /// Verify token for the Meta webhook subscription handshake.
+    #[arg(long, env = "WADESK_WEBHOOK_VERIFY_TOKEN", hide_env_values = true)]
+    pub webhook_verify_token: Option<String>,
+
+    /// The public URL this server is reached at (for webhook callback URLs shown to users).
+    #[arg(long, env = "WADESK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+impl Settings {
+    /// Settings for tests: sandbox mode, the given database, everything else default.
+    pub fn for_tests(database_url: &str, dist: PathBuf) -> Settings {
+        let mut settings = Settings::parse_from(["wadesk-server"]);
+        settings.addr = "127.0.0.1:0".parse().expect("loopback address");
+        settings.database_url = database_url.to_owned();
+        settings.dist = dist;
+        settings.admin_password = Some("admin-password-for-tests".to_owned());
+        settings
+    }
+
+    /// Check the settings hang together; the error is one line for the operator.
+    pub fn validate(&mut self) -> Result<(), String> {
+        let base = self.base_path.trim().trim_end_matches('/').to_owned();
+        if !base.is_empty() && (!base.starts_with('/') || base.contains(['?', '#', ' ', '\\'])) {
+            return Err(format!("--base-path must look like /console, not {:?}", self.base_path));
+        }
+        self.base_path = base;
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(format!(
+                "--database-url must start with sqlite:// or postgres://, not {:?}",
+                self.database_url
+            ));
+        }
+        if self.mode == Mode::Live && self.secret_key.as_deref().unwrap_or("").len() < 16 {
+            return Err("live mode needs WADESK_SECRET_KEY (at least 16 characters) to encrypt upstream tokens".to_owned());
+        }
+        Ok(())
+    }
+}

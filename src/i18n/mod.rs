@@ -1,0 +1,167 @@
+//! Every user-visible string, in English and Simplified Chinese.
+//!
+//! Strings live in one table per area of the app (`shell.rs`, `onboarding.rs`, `numbers.rs`),
+//! each row `(key, english, chinese)`, so a missing translation cannot be written. Components
+//! read them through [`I18n::t`], which is reactive: switching the language re-renders the text.
+
+use leptos::prelude::*;
+
+mod numbers;
+mod onboarding;
+mod shell;
+
+/// The languages the console speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Language {
+    English,
+    SimplifiedChinese,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::English, Language::SimplifiedChinese];
+
+    /// The BCP 47 code used in config.json, localStorage and `<html lang>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::English => "en",
+            Language::SimplifiedChinese => "zh-CN",
+        }
+    }
+
+    /// The language's own name, shown in the switch whatever the current language is.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Language::English => "English",
+            Language::SimplifiedChinese => "简体中文",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Language> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "en" | "en-us" | "en-gb" => Some(Language::English),
+            "zh" | "zh-cn" | "zh-hans" | "zh-sg" => Some(Language::SimplifiedChinese),
+            _ => None,
+        }
+    }
+}
+
+type Table = &'static [(&'static str, &'static str, &'static str)];
+
+const TABLES: [Table; 3] = [shell::STRINGS, onboarding::STRINGS, numbers::STRINGS];
+
+/// The text for `key` in `language`; the key itself when it is missing (and a test fails).
+pub fn lookup(language: Language, key: &str) -> &'static str {
+    for table in TABLES {
+        if let Some((_, english, chinese)) = table.iter().find(|(candidate, _, _)| *candidate == key) {
+            return match language {
+                Language::English => english,
+                Language::SimplifiedChinese => chinese,
+            };
+        }
+    }
+    leptos::logging::warn!("i18n: no text for key {key:?}");
+    // Leak-free fallback: the key is shown as-is so the gap is visible, never a blank.
+    Box::leak(key.to_owned().into_boxed_str())
+}
+
+/// Replace `{name}` placeholders in a translated text.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut text = template.to_owned();
+    for (name, value) in values {
+        text = text.replace(&format!("{{{name}}}"), value);
+    }
+    text
+}
+
+/// The current language, shared through context. `Copy`, so closures take it freely.
+#[derive(Debug, Clone, Copy)]
+pub struct I18n {
+    language: RwSignal<Language>,
+}
+
+const STORAGE_KEY: &str = "wadesk.language";
+
+impl I18n {
+    /// Start from the remembered choice, else the configured default, else the browser's language.
+    pub fn new(default_code: &str) -> I18n {
+        let remembered = crate::browser::local_storage_get(STORAGE_KEY).and_then(|code| Language::from_code(&code));
+        let language = remembered
+            .or_else(|| Language::from_code(default_code))
+            .unwrap_or(Language::English);
+        let i18n = I18n { language: RwSignal::new(language) };
+        crate::browser::set_document_language(language.code());
+        i18n
+    }
+
+    /// For tests: a fixed starting language, nothing read from the browser.
+    pub fn with_language(language: Language) -> I18n {
+        I18n { language: RwSignal::new(language) }
+    }
+
+    pub fn language(&self) -> Language {
+        self.language.get()
+    }
+
+    /// Switch language, remember it in localStorage and set `<html lang>`.
+    pub fn set_language(&self, language: Language) {
+        self.language.set(language);
+        crate::browser::local_storage_set(STORAGE_KEY, language.code());
+        crate::browser::set_document_language(language.code());
+    }
+
+    /// The text for `key` in the current language (reactive).
+    pub fn t(&self, key: &str) -> &'static str {
+        lookup(self.language.get(), key)
+    }
+
+    /// The text for `key` with `{name}` placeholders filled (reactive).
+    pub fn tf(&self, key: &str, values: &[(&str, &str)]) -> String {
+        fill(self.t(key), values)
+    }
+}
+
+/// The [`I18n`] provided by the app root.
+pub fn use_i18n() -> I18n {
+    expect_context::<I18n>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_key_is_unique_and_translated() {
+        let mut seen = HashSet::new();
+        for table in TABLES {
+            for (key, english, chinese) in table.iter() {
+                assert!(seen.insert(*key), "duplicate i18n key {key}");
+                assert!(!english.trim().is_empty(), "{key} has no English text");
+                assert!(!chinese.trim().is_empty(), "{key} has no Chinese text");
+            }
+        }
+    }
+
+    #[test]
+    fn placeholders_match_between_languages() {
+        for table in TABLES {
+            for (key, english, chinese) in table.iter() {
+                let names = |text: &str| -> Vec<String> {
+                    let mut found: Vec<String> = text
+                        .split('{')
+                        .skip(1)
+                        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+                        .collect();
+                    found.sort();
+                    found
+                };
+                assert_eq!(names(english), names(chinese), "placeholders differ in {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn fill_replaces_named_placeholders() {
+        assert_eq!(fill("Hello {name}, {name}!", &[("name", "Ana")]), "Hello Ana, Ana!");
+    }
+}
