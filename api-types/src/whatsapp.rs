@@ -76,3 +76,123 @@ pub struct SignupCompleteRequest {
     pub business_id: Option<String>,
     pub flow: SignupFlow,
 }
+
+/// What `signup/complete` did, step by step, and what it bound.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignupCompleteResponse {
+    pub waba: WabaInfo,
+    /// The bound number; `None` when the flow created a WABA without a number (`FINISH_ONLY_WABA`).
+    pub number: Option<NumberDetails>,
+    /// True when this WABA/number was already bound to the caller's account (completing again is harmless).
+    pub already_bound: bool,
+}
+
+/// How a number came to the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NumberOrigin {
+    /// Embedded Signup, new number on the Cloud API.
+    Cloud,
+    /// Coexistence: a WhatsApp Business app number.
+    Coexistence,
+    /// Bound by hand with ids from elsewhere (seed 003 bind).
+    Manual,
+}
+
+/// Everything the Numbers page shows about one number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NumberDetails {
+    pub phone_number_id: String,
+    pub waba_id: String,
+    pub waba_name: String,
+    pub display_phone_number: String,
+    pub verified_name: String,
+    /// As in [`PhoneInfo::status`].
+    pub status: String,
+    pub quality_rating: String,
+    pub message_limit: String,
+    pub origin: NumberOrigin,
+    pub registration: RegistrationAllowance,
+    /// Contact and history sync (coexistence numbers only).
+    pub sync: Option<SyncProgress>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Register is limited to 10 requests per number in 72 hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationAllowance {
+    pub attempts_in_window: u32,
+    pub limit: u32,
+    /// Unix milliseconds when the next attempt is allowed; `None` when one is allowed now.
+    pub next_attempt_at: Option<i64>,
+}
+
+/// Where a sync stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SyncState {
+    NotRequested,
+    Requested,
+    InProgress,
+    Completed,
+    /// The business declined to share history (error 2593109).
+    Declined,
+    Failed,
+}
+
+/// Coexistence contact and history sync, fed by the `smb_app_state_sync` and `history` webhooks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncProgress {
+    pub contacts: SyncState,
+    pub contacts_imported: u64,
+    pub history: SyncState,
+    /// 0 (day 0-1), 1 (day 1-90), 2 (day 90-180).
+    pub history_phase: Option<u8>,
+    /// 0..=100 within the current phase; 100 in phase 2 means done.
+    pub history_progress: u8,
+    pub history_messages_imported: u64,
+}
+
+/// A request naming one of the caller's numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NumberRef {
+    pub phone_number_id: String,
+}
+
+/// `POST /intwa-api/whatsapp/numbers/list` takes `{}` and returns `Vec<NumberDetails>`;
+/// `numbers/get`, `numbers/retryRegistration`, `numbers/remove` take [`NumberRef`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty {}
+
+/// `POST /intwa-api/whatsapp/numbers/remove` answers with what the business must still do on Meta's side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovedNumber {
+    pub phone_number_id: String,
+    pub waba_id: String,
+    /// True when the WABA has no number left here and was unbound too.
+    pub waba_unbound: bool,
+}
+
+/// `POST /intwa-api/whatsapp/webhookSettings {}`: what to paste into Meta's app dashboard (seed 001).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSettings {
+    pub callback_url: String,
+    pub verify_token: String,
+}
+
+/// `POST /intwa-api/whatsapp/numbers/updateProfile`: the number's display name (goes to Meta review).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateNumberProfileRequest {
+    pub phone_number_id: String,
+    pub verified_name: String,
+}
