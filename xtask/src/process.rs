@@ -1,0 +1,100 @@
+//! Running other programs: every command is echoed before it runs, and a failure comes back as one
+//! line that names the command, so the step summary can say exactly what broke.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// The outcome of a step or helper: `Err` carries the line shown to the developer.
+pub type Outcome<T = ()> = Result<T, String>;
+
+/// A command with its arguments, built up and then run with inherited stdout/stderr.
+pub struct Cmd {
+    command: Command,
+    shown: String,
+}
+
+impl Cmd {
+    pub fn new(program: impl AsRef<OsStr>) -> Cmd {
+        let shown = program.as_ref().to_string_lossy().into_owned();
+        Cmd { command: Command::new(program), shown }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Cmd {
+        self.shown.push(' ');
+        self.shown.push_str(&arg.as_ref().to_string_lossy());
+        self.command.arg(arg);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        for arg in args {
+            self = self.arg(arg);
+        }
+        self
+    }
+
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Cmd {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: &Path) -> Cmd {
+        self.command.current_dir(dir);
+        self
+    }
+
+    /// Run with output shown; `Err` when it cannot start or exits non-zero.
+    pub fn run(mut self) -> Outcome {
+        println!("    $ {}", self.shown);
+        let status = self
+            .command
+            .status()
+            .map_err(|error| format!("could not start `{}`: {error}", self.shown))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("`{}` failed ({status})", self.shown))
+        }
+    }
+
+    /// Run quietly and return stdout; `None` when it cannot start or fails. For probes such as
+    /// `trunk --version`, where "absent" and "broken" both mean "install it".
+    pub fn probe(mut self) -> Option<String> {
+        let output = self.command.stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+        output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Run quietly and return stdout, or an error with the command's stderr.
+    pub fn capture(mut self) -> Outcome<String> {
+        let output = self
+            .command
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|error| format!("could not start `{}`: {error}", self.shown))?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err(format!(
+                "`{}` failed ({}): {}",
+                self.shown,
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ))
+        }
+    }
+
+    /// Hand the terminal to the command until it exits (the dev server); returns its exit code.
+    pub fn run_to_end(mut self) -> Outcome<i32> {
+        println!("    $ {}", self.shown);
+        let status = self
+            .command
+            .status()
+            .map_err(|error| format!("could not start `{}`: {error}", self.shown))?;
+        Ok(status.code().unwrap_or(1))
+    }
+}
