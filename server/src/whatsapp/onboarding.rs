@@ -1,0 +1,303 @@
+//! Bringing a WABA and a number into an account: Embedded Signup completion (cloud and
+//! coexistence) and the seed 003 manual `bind`.
+//!
+//! Ownership rules: a WABA and a number each belong to one account. Binding what another account
+//! holds is a 409; binding what the caller holds already is a success that changes nothing.
+
+use api_types::{BindRequest, NumberOrigin, PhoneInfo, SignupCompleteRequest, SignupCompleteResponse, SignupFlow, WabaInfo};
+
+use super::numbers::{self, is_sandbox, secrets, token_of};
+use super::sandbox::simulator::{self, SyncScript};
+use super::store::{self, NewNumber, NumberRow, SyncPart, WabaRow};
+use super::upstream::{BusinessToken, SyncKind, UpstreamError, UpstreamNumber, UpstreamWaba};
+use super::validation;
+use crate::auth::CurrentUser;
+use crate::error::ApiError;
+use crate::state::AppState;
+use api_types::{FieldError, SyncState};
+
+pub fn waba_info(waba: &WabaRow) -> WabaInfo {
+    WabaInfo { waba_id: waba.waba_id.clone(), waba_name: waba.name.clone(), waba_status: waba.status.clone() }
+}
+
+/// 409 unless the WABA is free or already the caller's.
+async fn check_waba_owner(state: &AppState, user: &CurrentUser, waba_id: &str) -> Result<Option<WabaRow>, ApiError> {
+    match store::find_waba_anywhere(&state.db, waba_id).await? {
+        Some(waba) if waba.account_id != user.account_id => Err(ApiError::conflict(format!(
+            "WhatsApp Business Account {waba_id} is connected to another wadesk account"
+        ))),
+        found => Ok(found),
+    }
+}
+
+/// 409 unless the number is free or already the caller's (in the same WABA).
+async fn check_number_owner(state: &AppState, user: &CurrentUser, waba_id: &str, phone_number_id: &str) -> Result<Option<NumberRow>, ApiError> {
+    match store::find_number_anywhere(&state.db, phone_number_id).await? {
+        Some(number) if number.account_id != user.account_id => Err(ApiError::conflict(format!(
+            "Phone number {phone_number_id} is connected to another wadesk account"
+        ))),
+        Some(number) if number.waba_id != waba_id => Err(ApiError::conflict(format!(
+            "Phone number {phone_number_id} is connected here through WhatsApp Business Account {}",
+            number.waba_id
+        ))),
+        found => Ok(found),
+    }
+}
+
+/// An upstream "no such thing" becomes a field error on the id the user typed.
+fn unknown_id(error: UpstreamError, field: &str, what: &str, id: &str) -> ApiError {
+    if error.is_not_found() {
+        ApiError::validation(vec![FieldError::new(
+            field,
+            "not_found",
+            format!("{} does not know {what} {id}", error.provider),
+        )])
+    } else {
+        error.into()
+    }
+}
+
+async fn save_waba(state: &AppState, user: &CurrentUser, upstream: &UpstreamWaba, token: Option<&BusinessToken>) -> Result<WabaRow, ApiError> {
+    let row = WabaRow {
+        account_id: user.account_id.clone(),
+        waba_id: upstream.id.clone(),
+        business_id: upstream.business_id.clone(),
+        name: upstream.name.clone(),
+        status: upstream.status.clone(),
+        token_sealed: token.map(|token| secrets(state).seal(&token.0)),
+    };
+    match store::save_waba(&state.db, &row).await {
+        Ok(()) => Ok(row),
+        // Another account bound it between our check and the insert.
+        Err(cause) if crate::db::is_unique_violation(&cause) => Err(ApiError::conflict(format!(
+            "WhatsApp Business Account {} is connected to another wadesk account",
+            upstream.id
+        ))),
+        Err(cause) => Err(cause.into()),
+    }
+}
+
+async fn insert_number(state: &AppState, new: NewNumber) -> Result<(), ApiError> {
+    let phone_number_id = new.phone_number_id.clone();
+    match store::insert_number(&state.db, &new).await {
+        Ok(()) => Ok(()),
+        Err(cause) if crate::db::is_unique_violation(&cause) => match store::find_number_anywhere(&state.db, &phone_number_id).await? {
+            // Two completions of the same sign-up raced: the other one bound it for us.
+            Some(number) if number.account_id == new.account_id => Ok(()),
+            _ => Err(ApiError::conflict(format!("Phone number {phone_number_id} is connected to another wadesk account"))),
+        },
+        Err(cause) => Err(cause.into()),
+    }
+}
+
+fn new_number(user: &CurrentUser, upstream: &UpstreamNumber, waba_id: &str, origin: NumberOrigin, display: Option<&str>) -> NewNumber {
+    NewNumber {
+        account_id: user.account_id.clone(),
+        waba_id: waba_id.to_owned(),
+        phone_number_id: upstream.id.clone(),
+        display_phone_number: display.map(str::to_owned).unwrap_or_else(|| upstream.display_phone_number.clone()),
+        verified_name: upstream.verified_name.clone(),
+        // Every new binding starts PENDING until registration or the provider says otherwise.
+        status: if origin == NumberOrigin::Manual { upstream.status.clone() } else { "PENDING".to_owned() },
+        quality_rating: upstream.quality_rating.clone(),
+        messaging_limit: upstream.messaging_limit.clone(),
+        origin,
+        pin_sealed: None,
+    }
+}
+
+fn check_signup_request(request: &SignupCompleteRequest) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    validation::code("code", &request.code, &mut errors);
+    validation::meta_id("wabaId", &request.waba_id, &mut errors);
+    if let Some(id) = request.phone_number_id.as_deref().filter(|id| !id.trim().is_empty()) {
+        validation::meta_id("phoneNumberId", id, &mut errors);
+    }
+    if let Some(id) = request.business_id.as_deref().filter(|id| !id.trim().is_empty()) {
+        validation::meta_id("businessId", id, &mut errors);
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// `whatsapp/signup/complete`.
+pub async fn complete_signup(state: &AppState, user: &CurrentUser, request: SignupCompleteRequest) -> Result<SignupCompleteResponse, ApiError> {
+    check_signup_request(&request)?;
+    let waba_id = request.waba_id.trim().to_owned();
+    // The code lives 30 seconds: exchange it before anything else that talks to anyone.
+    let token = state.upstream.exchange_code(request.code.trim()).await?;
+    let known_waba = check_waba_owner(state, user, &waba_id).await?;
+    let token = token.or_else(|| token_of(state, known_waba.as_ref()));
+    let upstream_waba = state.upstream.get_waba(token.as_ref(), &waba_id).await?;
+    if upstream_waba.payment_method_attached == Some(false) {
+        tracing::warn!(%waba_id, "the WABA has no payment method attached yet (seed 004: ask YCloud)");
+    }
+    state.upstream.subscribe_app(token.as_ref(), &waba_id).await?;
+    let mut upstream_waba = upstream_waba;
+    if let Some(business_id) = request.business_id.as_deref().filter(|id| !id.trim().is_empty()) {
+        upstream_waba.business_id.get_or_insert_with(|| business_id.trim().to_owned());
+    }
+    let waba = save_waba(state, user, &upstream_waba, token.as_ref()).await?;
+
+    let phone_number_id = match request.phone_number_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+        Some(id) => Some(id.to_owned()),
+        // Coexistence may finish without the number: it is the WABA's (only) number.
+        None if request.flow == SignupFlow::Coexistence => Some(find_coexistence_number(state, user, &waba_id, token.as_ref()).await?),
+        None => None,
+    };
+    let Some(phone_number_id) = phone_number_id else {
+        // FINISH_ONLY_WABA: the WABA is bound, a number comes later.
+        return Ok(SignupCompleteResponse { waba: waba_info(&waba), number: None, already_bound: known_waba.is_some() });
+    };
+
+    let existing = check_number_owner(state, user, &waba_id, &phone_number_id).await?;
+    let already_bound = existing.is_some();
+    if !already_bound {
+        let upstream_number = state.upstream.get_number(token.as_ref(), &waba_id, &phone_number_id).await?;
+        let origin = match request.flow {
+            SignupFlow::Cloud => NumberOrigin::Cloud,
+            SignupFlow::Coexistence => NumberOrigin::Coexistence,
+        };
+        insert_number(state, new_number(user, &upstream_number, &waba_id, origin, None)).await?;
+        let number = numbers::own_number(&state.db, user, &phone_number_id).await?;
+        match request.flow {
+            SignupFlow::Cloud => numbers::register(state, &number, token.as_ref()).await?,
+            SignupFlow::Coexistence => start_coexistence(state, &number, token.as_ref()).await?,
+        }
+    }
+    let number = numbers::own_number(&state.db, user, &phone_number_id).await?;
+    let details = numbers::details(&state.db, number).await?;
+    Ok(SignupCompleteResponse { waba: waba_info(&waba), number: Some(details), already_bound })
+}
+
+async fn find_coexistence_number(state: &AppState, user: &CurrentUser, waba_id: &str, token: Option<&BusinessToken>) -> Result<String, ApiError> {
+    let candidates = state.upstream.list_numbers(token, waba_id).await?;
+    // Prefer a number not bound here yet; with one number (the usual case) that is it.
+    let mut first_free = None;
+    for candidate in &candidates {
+        match store::find_number_anywhere(&state.db, &candidate.id).await? {
+            Some(bound) if bound.account_id == user.account_id => return Ok(candidate.id.clone()),
+            Some(_) => {}
+            None => {
+                first_free.get_or_insert_with(|| candidate.id.clone());
+            }
+        }
+    }
+    first_free.ok_or_else(|| {
+        ApiError::validation(vec![FieldError::new(
+            "phoneNumberId",
+            "required",
+            format!("WhatsApp Business Account {waba_id} has no phone number to connect; finish the sign-up on the phone first"),
+        )])
+    })
+}
+
+/// Coexistence: no register. Bind the app number (YCloud), then ask for contacts, then history.
+async fn start_coexistence(state: &AppState, number: &NumberRow, token: Option<&BusinessToken>) -> Result<(), ApiError> {
+    let (waba_id, phone_number_id) = (&number.waba_id, &number.phone_number_id);
+    state.upstream.bind_coexistence(token, waba_id, phone_number_id).await?;
+    store::ensure_sync_row(&state.db, phone_number_id).await?;
+    for (kind, part) in [(SyncKind::Contacts, SyncPart::Contacts), (SyncKind::History, SyncPart::History)] {
+        state.upstream.request_sync(token, waba_id, phone_number_id, kind).await?;
+        // Each is requested once; a webhook that already arrived is not set back.
+        store::set_sync_state(&state.db, phone_number_id, part, SyncState::Requested, &[SyncState::NotRequested]).await?;
+    }
+    if let Some(sandbox) = state.upstream.as_sandbox() {
+        simulator::connect_later(state.db.clone(), phone_number_id.clone());
+        simulator::play_coexistence_sync(
+            state.db.clone(),
+            SyncScript {
+                waba_id: waba_id.clone(),
+                phone_number_id: phone_number_id.clone(),
+                display_phone_number: number.display_phone_number.clone(),
+                history_declined: sandbox.history_declined(phone_number_id),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The caller's account name must be the one the request names (seed 003 `accountName`).
+pub fn check_account_name(user: &CurrentUser, account_name: &str) -> Result<(), ApiError> {
+    let account_name = account_name.trim();
+    if account_name.is_empty() {
+        return Err(ApiError::validation(vec![FieldError::new("accountName", "required", "`accountName` is required")]));
+    }
+    if account_name.to_lowercase() != user.account_name.to_lowercase() {
+        return Err(ApiError::forbidden(format!("You cannot act for the account {account_name:?}")));
+    }
+    Ok(())
+}
+
+/// `whatsapp/account/bind` (seed 003 1.1).
+pub async fn bind(state: &AppState, user: &CurrentUser, request: BindRequest) -> Result<PhoneInfo, ApiError> {
+    check_account_name(user, &request.account_name)?;
+    let mut errors = Vec::new();
+    validation::meta_id("wabaId", &request.waba_id, &mut errors);
+    validation::meta_id("phoneNumberId", &request.phone_number_id, &mut errors);
+    let display = request.phone_number.as_deref().map(str::trim).filter(|number| !number.is_empty());
+    if let Some(display) = display {
+        validation::phone_number("phoneNumber", display, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let waba_id = request.waba_id.trim();
+    let phone_number_id = request.phone_number_id.trim();
+    let known_waba = check_waba_owner(state, user, waba_id).await?;
+    if let Some(existing) = check_number_owner(state, user, waba_id, phone_number_id).await? {
+        return Ok(numbers::phone_info(&existing));
+    }
+    let token = token_of(state, known_waba.as_ref());
+    let upstream_waba = state
+        .upstream
+        .get_waba(token.as_ref(), waba_id)
+        .await
+        .map_err(|error| unknown_id(error, "wabaId", "WhatsApp Business Account", waba_id))?;
+    let upstream_number = state
+        .upstream
+        .get_number(token.as_ref(), waba_id, phone_number_id)
+        .await
+        .map_err(|error| unknown_id(error, "phoneNumberId", "phone number", phone_number_id))?;
+    save_waba(state, user, &upstream_waba, None).await?;
+    let mut new = new_number(user, &upstream_number, waba_id, NumberOrigin::Manual, display);
+    if is_sandbox(state) {
+        // Like a test number: PENDING first, CONNECTED a moment later.
+        new.status = "PENDING".to_owned();
+    }
+    insert_number(state, new).await?;
+    if is_sandbox(state) {
+        simulator::connect_later(state.db.clone(), phone_number_id.to_owned());
+    }
+    let number = numbers::own_number(&state.db, user, phone_number_id).await?;
+    Ok(numbers::phone_info(&number))
+}
+
+/// `whatsapp/account/phoneInfo` (seed 003 1.2).
+pub async fn phone_info(state: &AppState, user: &CurrentUser, account_name: &str, waba_id: &str) -> Result<Vec<PhoneInfo>, ApiError> {
+    check_account_name(user, account_name)?;
+    let mut errors = Vec::new();
+    validation::required("wabaId", waba_id, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let waba_id = waba_id.trim();
+    if store::find_waba(&state.db, &user.account_id, waba_id).await?.is_none() {
+        return Err(ApiError::not_found(format!("There is no WhatsApp Business Account {waba_id} in this account")));
+    }
+    let numbers = store::list_numbers_of_waba_anywhere(&state.db, waba_id).await?;
+    Ok(numbers
+        .iter()
+        .filter(|number| number.account_id == user.account_id)
+        .map(numbers::phone_info)
+        .collect())
+}
+
+/// `whatsapp/account/wabaInfo` (seed 003 1.3).
+pub async fn waba_list(state: &AppState, user: &CurrentUser, account_name: &str) -> Result<Vec<WabaInfo>, ApiError> {
+    check_account_name(user, account_name)?;
+    Ok(store::list_wabas(&state.db, &user.account_id).await?.iter().map(waba_info).collect())
+}

@@ -1,0 +1,245 @@
+//! The `/intwa-api/whatsapp/...` handlers: thin wrappers that check the role, read the body and
+//! call `onboarding` or `numbers`. Every query is scoped to the caller's account.
+
+use api_types::{
+    BindRequest, Empty, NumberDetails, NumberRef, PhoneInfo, PhoneInfoRequest, RemovedNumber, SignupCompleteRequest,
+    SignupCompleteResponse, UpdateNumberProfileRequest, WabaInfo, WabaInfoRequest, WebhookSettings,
+};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{numbers, onboarding, store, validation, webhooks};
+use crate::auth::CurrentUser;
+use crate::error::{ok, ApiError, ApiResult};
+use crate::http::ApiJson;
+use crate::state::AppState;
+
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(bind))
+        .routes(routes!(phone_info))
+        .routes(routes!(waba_info))
+        .routes(routes!(signup_complete))
+        .routes(routes!(list_numbers))
+        .routes(routes!(get_number))
+        .routes(routes!(retry_registration))
+        .routes(routes!(remove_number))
+        .routes(routes!(update_profile))
+        .routes(routes!(webhook_settings))
+}
+
+fn check_number_ref(request: &NumberRef) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    validation::required("phoneNumberId", &request.phone_number_id, &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// Bind a WABA's number to the caller's account (seed 003 1.1). Admins only.
+#[utoipa::path(
+    post,
+    path = "/whatsapp/account/bind",
+    tag = "whatsapp",
+    request_body(content = serde_json::Value, description = "`BindRequest`: `{accountName, wabaId, phoneNumberId, phoneNumber?}`"),
+    responses(
+        (status = 200, description = "`PhoneInfo` of the bound number (binding it again changes nothing)"),
+        (status = 400, description = "Invalid ids (field errors), or the upstream does not know them"),
+        (status = 403, description = "`accountName` is not the caller's account, or the caller is not an admin"),
+        (status = 409, description = "The WABA or number is bound to another account"),
+        (status = 502, description = "The upstream refused or failed; the message says which step"),
+    )
+)]
+async fn bind(State(state): State<AppState>, user: CurrentUser, ApiJson(request): ApiJson<BindRequest>) -> ApiResult<PhoneInfo> {
+    user.require_admin()?;
+    ok(onboarding::bind(&state, &user, request).await?)
+}
+
+/// The numbers of one of the caller's WABAs (seed 003 1.2).
+#[utoipa::path(
+    post,
+    path = "/whatsapp/account/phoneInfo",
+    tag = "whatsapp",
+    request_body(content = serde_json::Value, description = "`PhoneInfoRequest`: `{accountName, wabaId}`"),
+    responses(
+        (status = 200, description = "`[{id, displayPhoneNumber, verifiedName, status, qualityRating, messageLimit}]`"),
+        (status = 403, description = "`accountName` is not the caller's account"),
+        (status = 404, description = "No such WABA in the caller's account"),
+    )
+)]
+async fn phone_info(State(state): State<AppState>, user: CurrentUser, ApiJson(request): ApiJson<PhoneInfoRequest>) -> ApiResult<Vec<PhoneInfo>> {
+    ok(onboarding::phone_info(&state, &user, &request.account_name, &request.waba_id).await?)
+}
+
+/// The caller's WABAs (seed 003 1.3).
+#[utoipa::path(
+    post,
+    path = "/whatsapp/account/wabaInfo",
+    tag = "whatsapp",
+    request_body(content = serde_json::Value, description = "`WabaInfoRequest`: `{accountName}`"),
+    responses(
+        (status = 200, description = "`[{wabaId, wabaName, wabaStatus}]`"),
+        (status = 403, description = "`accountName` is not the caller's account"),
+    )
+)]
+async fn waba_info(State(state): State<AppState>, user: CurrentUser, ApiJson(request): ApiJson<WabaInfoRequest>) -> ApiResult<Vec<WabaInfo>> {
+    ok(onboarding::waba_list(&state, &user, &request.account_name).await?)
+}
+
+/// Finish Embedded Signup: exchange the 30-second code at once, fetch the WABA, subscribe the app,
+/// then register (cloud) or bind and request contact and history sync (coexistence). Admins only.
+#[utoipa::path(
+    post,
+    path = "/whatsapp/signup/complete",
+    tag = "whatsapp",
+    request_body(content = serde_json::Value, description = "`SignupCompleteRequest`: `{code, wabaId, phoneNumberId?, businessId?, flow: \"cloud\"|\"coexistence\"}`"),
+    responses(
+        (status = 200, description = "`SignupCompleteResponse`: `{waba, number?, alreadyBound}`; completing again is harmless"),
+        (status = 400, description = "Invalid fields"),
+        (status = 409, description = "The WABA or number is bound to another account"),
+        (status = 429, description = "The registration limit (10 per number in 72 h) is reached"),
+        (status = 502, description = "The upstream refused (an expired or used code, a refused registration); the message says which step"),
+        (status = 504, description = "The upstream did not answer in time"),
+    )
+)]
+async fn signup_complete(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<SignupCompleteRequest>,
+) -> ApiResult<SignupCompleteResponse> {
+    user.require_admin()?;
+    ok(onboarding::complete_signup(&state, &user, request).await?)
+}
+
+/// Every number of the caller's account, with status, limits, registration allowance and sync progress.
+#[utoipa::path(
+    post,
+    path = "/whatsapp/numbers/list",
+    tag = "whatsapp",
+    request_body(content = serde_json::Value, description = "`{}`"),
+    responses((status = 200, description = "`[NumberDetails]`"))
+)]
+async fn list_numbers(State(state): State<AppState>, user: CurrentUser, ApiJson(_request): ApiJson<Empty>) -> ApiResult<Vec<NumberDetails>> {
+    ok(numbers::list(&state.db, &user).await?)
+}
+
+/// One number of the caller's account.
+#[utoipa::path(
+    post,
+    path = "/whatsapp/numbers/get",
+    tag = "whatsapp",
+    request_body(content = serde_json::Value, description = "`NumberRef`: `{phoneNumberId}`"),
+    responses((status = 200, description = "`NumberDetails`"), (status = 404, description = "Not a number of this account"))
+)]
+async fn get_number(State(state): State<AppState>, user: CurrentUser, ApiJson(request): ApiJson<NumberRef>) -> ApiResult<NumberDetails> {
+    check_number_ref(&request)?;
+    let number = numbers::own_number(&state.db, &user, &request.phone_number_id).await?;
+    ok(numbers::details(&state.db, number).await?)
+}
+
+/// Register a Cloud API number again. Admins only; at most 10 attempts per number in 72 hours.
+#[utoipa::path(
+    post,
+    path = "/whatsapp/numbers/retryRegistration",
+    tag = "whatsapp",
+    request_body(content = serde_json::Value, description = "`NumberRef`: `{phoneNumberId}`"),
+    responses(
+        (status = 200, description = "`NumberDetails` after the attempt"),
+        (status = 404, description = "Not a number of this account"),
+        (status = 409, description = "A coexistence number is never registered"),
+        (status = 429, description = "Limit reached; `retryAfterSeconds` and the message say when to try again"),
+        (status = 502, description = "The upstream refused the registration"),
+    )
+)]
+async fn retry_registration(State(state): State<AppState>, user: CurrentUser, ApiJson(request): ApiJson<NumberRef>) -> ApiResult<NumberDetails> {
+    user.require_admin()?;
+    check_number_ref(&request)?;
+    ok(numbers::retry_registration(&state, &user, &request.phone_number_id).await?)
+}
+
+/// Unbind a number (and its WABA when it was the last one). Later webhooks for it are ignored. Admins only.
+#[utoipa::path(
+    post,
+    path = "/whatsapp/numbers/remove",
+    tag = "whatsapp",
+    request_body(content = serde_json::Value, description = "`NumberRef`: `{phoneNumberId}`"),
+    responses((status = 200, description = "`RemovedNumber`"), (status = 404, description = "Not a number of this account"))
+)]
+async fn remove_number(State(state): State<AppState>, user: CurrentUser, ApiJson(request): ApiJson<NumberRef>) -> ApiResult<RemovedNumber> {
+    user.require_admin()?;
+    check_number_ref(&request)?;
+    ok(numbers::remove(&state, &user, &request.phone_number_id).await?)
+}
+
+/// Ask for a new display name (Meta reviews it). Admins only.
+#[utoipa::path(
+    post,
+    path = "/whatsapp/numbers/updateProfile",
+    tag = "whatsapp",
+    request_body(content = serde_json::Value, description = "`UpdateNumberProfileRequest`: `{phoneNumberId, verifiedName}`"),
+    responses(
+        (status = 200, description = "`NumberDetails`; `verifiedName` changes when Meta approves"),
+        (status = 400, description = "The name is empty, shorter than 3 or longer than 150 characters"),
+        (status = 404, description = "Not a number of this account"),
+    )
+)]
+async fn update_profile(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<UpdateNumberProfileRequest>,
+) -> ApiResult<NumberDetails> {
+    user.require_admin()?;
+    let mut errors = Vec::new();
+    validation::required("phoneNumberId", &request.phone_number_id, &mut errors);
+    validation::display_name("verifiedName", &request.verified_name, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    ok(numbers::update_profile(&state, &user, &request.phone_number_id, &request.verified_name).await?)
+}
+
+/// What to paste into Meta's app dashboard: the callback URL and this account's verify token. Admins only.
+#[utoipa::path(
+    post,
+    path = "/whatsapp/webhookSettings",
+    tag = "whatsapp",
+    request_body(content = serde_json::Value, description = "`{}`"),
+    responses((status = 200, description = "`WebhookSettings`: `{callbackUrl, verifyToken}`"))
+)]
+async fn webhook_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    ApiJson(_request): ApiJson<Empty>,
+) -> ApiResult<WebhookSettings> {
+    user.require_admin()?;
+    let verify_token = store::webhook_verify_token(&state.db, &user.account_id).await?;
+    ok(WebhookSettings { callback_url: callback_url(&state, &headers), verify_token })
+}
+
+/// `settings.public_url` when set, else the address the caller reached us at, plus the base path.
+fn callback_url(state: &AppState, headers: &HeaderMap) -> String {
+    let base_path = &state.settings.base_path;
+    if let Some(public) = state.settings.public_url.as_deref().filter(|url| !url.trim().is_empty()) {
+        let public = public.trim().trim_end_matches('/');
+        // A public URL that already ends with the base path is not given it twice.
+        let root = if !base_path.is_empty() && public.ends_with(base_path.as_str()) { public.to_owned() } else { format!("{public}{base_path}") };
+        return format!("{root}{}", webhooks::META_PATH);
+    }
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim);
+    let host = header("x-forwarded-host")
+        .and_then(|hosts| hosts.split(',').next())
+        .map(str::trim)
+        .or_else(|| header("host"))
+        .filter(|host| !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')))
+        .unwrap_or("localhost");
+    let scheme = match header("x-forwarded-proto").and_then(|protos| protos.split(',').next()).map(str::trim) {
+        Some("https") => "https",
+        _ => "http",
+    };
+    format!("{scheme}://{host}{base_path}{}", webhooks::META_PATH)
+}

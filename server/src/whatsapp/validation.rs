@@ -1,0 +1,91 @@
+//! Field checks for the WhatsApp requests. Each pushes a [`FieldError`] named after the request's
+//! JSON field, so the SPA can show it beside the input.
+
+use api_types::FieldError;
+
+/// Meta's ids (WABA, phone number, business) are digits; real ones are 15-17 long.
+pub const ID_MIN_DIGITS: usize = 5;
+pub const ID_MAX_DIGITS: usize = 24;
+
+pub fn meta_id(field: &str, value: &str, errors: &mut Vec<FieldError>) {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.push(FieldError::new(field, "required", format!("`{field}` is required")));
+    } else if !value.bytes().all(|byte| byte.is_ascii_digit()) {
+        errors.push(FieldError::new(field, "invalid", format!("`{field}` must contain digits only")));
+    } else if value.len() < ID_MIN_DIGITS {
+        errors.push(FieldError::new(field, "too_short", format!("`{field}` must be at least {ID_MIN_DIGITS} digits")));
+    } else if value.len() > ID_MAX_DIGITS {
+        errors.push(FieldError::new(field, "too_long", format!("`{field}` must be at most {ID_MAX_DIGITS} digits")));
+    }
+}
+
+/// A phone number as people write it: `+`, digits, spaces, dashes, dots, brackets; 7 to 15 digits (E.164).
+pub fn phone_number(field: &str, value: &str, errors: &mut Vec<FieldError>) {
+    let value = value.trim();
+    let allowed = value.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '.' | '(' | ')'));
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    if !allowed || !(7..=15).contains(&digits) {
+        errors.push(FieldError::new(
+            field,
+            "invalid",
+            format!("`{field}` must be a phone number with 7 to 15 digits, such as +1 555 010 0100"),
+        ));
+    }
+}
+
+pub fn required(field: &str, value: &str, errors: &mut Vec<FieldError>) {
+    if value.trim().is_empty() {
+        errors.push(FieldError::new(field, "required", format!("`{field}` is required")));
+    }
+}
+
+/// Display names: Meta and YCloud take 3 to 150 characters.
+pub fn display_name(field: &str, value: &str, errors: &mut Vec<FieldError>) {
+    let length = value.trim().chars().count();
+    if length == 0 {
+        errors.push(FieldError::new(field, "required", format!("`{field}` is required")));
+    } else if length < 3 {
+        errors.push(FieldError::new(field, "too_short", format!("`{field}` must be at least 3 characters")));
+    } else if length > 150 {
+        errors.push(FieldError::new(field, "too_long", format!("`{field}` must be at most 150 characters")));
+    }
+}
+
+/// The sign-up code: opaque, but not empty and not absurdly long.
+pub fn code(field: &str, value: &str, errors: &mut Vec<FieldError>) {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.push(FieldError::new(field, "required", format!("`{field}` is required")));
+    } else if value.len() > 2048 || value.chars().any(char::is_whitespace) {
+        errors.push(FieldError::new(field, "invalid", format!("`{field}` is not a sign-up code")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(check: impl Fn(&mut Vec<FieldError>)) -> Vec<String> {
+        let mut errors = Vec::new();
+        check(&mut errors);
+        errors.into_iter().map(|error| error.code).collect()
+    }
+
+    #[test]
+    fn ids_are_digits_of_a_sane_length() {
+        assert!(codes(|e| meta_id("wabaId", "278990000057661", e)).is_empty());
+        assert_eq!(codes(|e| meta_id("wabaId", "", e)), ["required"]);
+        assert_eq!(codes(|e| meta_id("wabaId", "12ab5", e)), ["invalid"]);
+        assert_eq!(codes(|e| meta_id("wabaId", "1234", e)), ["too_short"]);
+        assert_eq!(codes(|e| meta_id("wabaId", &"1".repeat(25), e)), ["too_long"]);
+    }
+
+    #[test]
+    fn phone_numbers() {
+        assert!(codes(|e| phone_number("phoneNumber", "86133****5155".replace('*', "0").as_str(), e)).is_empty());
+        assert!(codes(|e| phone_number("phoneNumber", "+1 (555) 010-0100", e)).is_empty());
+        assert_eq!(codes(|e| phone_number("phoneNumber", "12345", e)), ["invalid"]);
+        assert_eq!(codes(|e| phone_number("phoneNumber", "call me", e)), ["invalid"]);
+    }
+}

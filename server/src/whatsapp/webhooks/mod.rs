@@ -1,0 +1,197 @@
+//! Webhooks from Meta and YCloud: `GET {base}/webhooks/meta` (subscription handshake),
+//! `POST {base}/webhooks/meta` and `POST {base}/webhooks/ycloud`.
+//!
+//! A delivery is checked (signature over the raw body), stored as received, acknowledged, and only
+//! then processed in the background, so a slow or failing step never makes the sender retry a
+//! delivery we already hold. A body we cannot read is stored and marked unprocessable, never a 500.
+
+pub mod meta_payload;
+pub mod signature;
+pub mod ycloud_payload;
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use api_types::{Envelope, ErrorCode};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::AnyPool;
+
+use self::signature::SignatureError;
+use super::events::{self, NumberEvent};
+use super::store;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Where each provider posts, relative to the base path.
+pub const META_PATH: &str = "/webhooks/meta";
+pub const YCLOUD_PATH: &str = "/webhooks/ycloud";
+
+/// Which parser reads a stored body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Meta,
+    Ycloud,
+    /// The sandbox's simulated Meta deliveries (Meta's shape, stored apart).
+    Sandbox,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Meta => "meta",
+            Provider::Ycloud => "ycloud",
+            Provider::Sandbox => "sandbox",
+        }
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(META_PATH, get(verify_subscription).post(receive_meta))
+        .route(YCLOUD_PATH, axum::routing::post(receive_ycloud))
+}
+
+/// Meta's handshake: echo `hub.challenge` when `hub.verify_token` is one we issued.
+async fn verify_subscription(State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> Response {
+    let mode = query.get("hub.mode").map(String::as_str);
+    let token = query.get("hub.verify_token").map(String::as_str).unwrap_or("");
+    let challenge = query.get("hub.challenge").cloned().unwrap_or_default();
+    let configured = state.settings.webhook_verify_token.as_deref().filter(|configured| !configured.is_empty());
+    let token_known = if token.is_empty() {
+        false
+    } else if configured.is_some_and(|configured| constant_time_eq(configured, token)) {
+        true
+    } else {
+        match store::verify_token_exists(&state.db, token).await {
+            Ok(known) => known,
+            Err(cause) => return ApiError::from(cause).into_response(),
+        }
+    };
+    if mode == Some("subscribe") && token_known {
+        // The challenge goes back as plain text; it is not HTML and must not be rendered as such.
+        ([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge).into_response()
+    } else {
+        ApiError::forbidden("The webhook verify token does not match").into_response()
+    }
+}
+
+fn constant_time_eq(left: &str, right: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    left.len() == right.len() && bool::from(left.as_bytes().ct_eq(right.as_bytes()))
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+fn rejected(error: SignatureError) -> Response {
+    tracing::warn!(?error, "webhook refused");
+    ApiError::new(ErrorCode::Unauthorized, error.message()).into_response()
+}
+
+async fn receive_meta(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let secret = state.settings.meta_app_secret.as_deref();
+    if let Err(error) = signature::verify_meta(secret, header(&headers, "x-hub-signature-256"), &body) {
+        return rejected(error);
+    }
+    accept(state.db.clone(), Provider::Meta, &body).await
+}
+
+async fn receive_ycloud(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let now = crate::db::now_millis() / 1000;
+    let secrets = &state.settings.ycloud_webhook_secrets;
+    if let Err(error) = signature::verify_ycloud(secrets, header(&headers, "ycloud-signature"), &body, now) {
+        return rejected(error);
+    }
+    accept(state.db.clone(), Provider::Ycloud, &body).await
+}
+
+/// Store, acknowledge, then process in the background.
+async fn accept(db: AnyPool, provider: Provider, body: &[u8]) -> Response {
+    match store_delivery(&db, provider, body).await {
+        Ok(stored) => {
+            tokio::spawn(async move {
+                process(&db, &stored).await;
+            });
+            (StatusCode::OK, Json(Envelope::success(Value::Null))).into_response()
+        }
+        // Not stored: answer an error so the sender delivers it again later.
+        Err(cause) => ApiError::from(cause).into_response(),
+    }
+}
+
+/// A delivery as stored.
+#[derive(Debug, Clone)]
+pub struct StoredDelivery {
+    pub event_id: String,
+    pub provider: Provider,
+    pub body: String,
+    pub body_sha256: String,
+}
+
+pub async fn store_delivery(db: &AnyPool, provider: Provider, body: &[u8]) -> Result<StoredDelivery, sqlx::Error> {
+    let body_sha256 = hex::encode(Sha256::digest(body));
+    // JSON is UTF-8; anything else is kept as readable as it goes and will be unprocessable.
+    let body = String::from_utf8_lossy(body).into_owned();
+    let event_id = store::store_webhook_event(db, provider.as_str(), &body, &body_sha256).await?;
+    Ok(StoredDelivery { event_id, provider, body, body_sha256 })
+}
+
+/// Deliveries are processed one at a time, so two copies of one body racing each other are
+/// still processed once.
+static PROCESSING: LazyLock<tokio::sync::Mutex<()>> = LazyLock::new(|| tokio::sync::Mutex::new(()));
+
+/// Apply a stored delivery and record the outcome on its row. Never fails: problems are logged
+/// and written to the row.
+pub async fn process(db: &AnyPool, delivery: &StoredDelivery) {
+    let _one_at_a_time = PROCESSING.lock().await;
+    let outcome = match outcome_of(db, delivery).await {
+        Ok(outcome) => outcome,
+        Err(cause) => {
+            tracing::error!(%cause, event_id = %delivery.event_id, "webhook processing failed");
+            return;
+        }
+    };
+    let (state, note) = outcome;
+    if let Err(cause) = store::finish_webhook_event(db, &delivery.event_id, state, note.as_deref()).await {
+        tracing::error!(%cause, event_id = %delivery.event_id, "cannot record the webhook outcome");
+    }
+}
+
+async fn outcome_of(db: &AnyPool, delivery: &StoredDelivery) -> Result<(&'static str, Option<String>), sqlx::Error> {
+    let provider = delivery.provider.as_str();
+    if store::same_body_seen_before(db, &delivery.event_id, provider, &delivery.body_sha256).await? {
+        return Ok(("duplicate", None));
+    }
+    let events = match parse(delivery.provider, &delivery.body) {
+        Ok(events) => events,
+        Err(reason) => {
+            tracing::warn!(event_id = %delivery.event_id, %reason, "unprocessable webhook");
+            return Ok(("unprocessable", Some(reason)));
+        }
+    };
+    if events.is_empty() {
+        return Ok(("ignored", Some("nothing about numbers or onboarding".to_owned())));
+    }
+    let applied = events::apply_events(db, &events).await?;
+    if applied.matched == 0 {
+        // Removed numbers, or numbers never bound here: acknowledged and ignored.
+        return Ok(("ignored", Some("no number bound here".to_owned())));
+    }
+    Ok(("processed", None))
+}
+
+pub fn parse(provider: Provider, body: &str) -> Result<Vec<NumberEvent>, String> {
+    let payload: Value = serde_json::from_str(body).map_err(|cause| format!("not JSON: {cause}"))?;
+    match provider {
+        Provider::Meta | Provider::Sandbox => meta_payload::parse(&payload),
+        Provider::Ycloud => ycloud_payload::parse(&payload),
+    }
+}

@@ -1,0 +1,90 @@
+//! YCloud's webhook events, `{id, type, apiVersion, createTime, whatsappPhoneNumber | whatsappBusinessAccount}`,
+//! read into [`NumberEvent`]s. YCloud sends the whole number as it now is, so its fields are applied as a snapshot.
+
+use serde_json::Value;
+
+use crate::whatsapp::events::{NumberEvent, NumberKey};
+
+pub fn parse(payload: &Value) -> Result<Vec<NumberEvent>, String> {
+    let kind = payload
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| "no type: not a YCloud event".to_owned())?;
+    let text = |value: &Value, key: &str| value.get(key).and_then(Value::as_str).filter(|text| !text.is_empty()).map(str::to_owned);
+    let mut events = Vec::new();
+    match kind {
+        "whatsapp.phone_number.quality_updated" | "whatsapp.phone_number.name_updated" | "whatsapp.phone_number.deleted" => {
+            let Some(number) = payload.get("whatsappPhoneNumber") else { return Ok(events) };
+            let Some(id) = text(number, "id") else { return Ok(events) };
+            let key = NumberKey::Id(id);
+            if kind == "whatsapp.phone_number.deleted" || text(number, "updateEvent").as_deref() == Some("ACCOUNT_OFFBOARDED") {
+                events.push(NumberEvent::Offboarded { waba_id: text(number, "wabaId"), number: Some(key), reason: text(number, "updateEvent") });
+                return Ok(events);
+            }
+            if kind == "whatsapp.phone_number.name_updated" {
+                if let Some(decision) = text(number, "decision") {
+                    if decision == "APPROVED" || decision == "REJECTED" {
+                        events.push(NumberEvent::NameReviewed {
+                            number: key.clone(),
+                            approved: decision == "APPROVED",
+                            name: text(number, "requestedVerifiedName").or_else(|| text(number, "verifiedName")),
+                        });
+                    }
+                }
+            }
+            events.push(NumberEvent::Quality {
+                number: key,
+                quality_rating: text(number, "qualityRating"),
+                messaging_limit: text(number, "whatsappBusinessManagerMessagingLimit").or_else(|| text(number, "messagingLimit")),
+                status: text(number, "status"),
+            });
+        }
+        "whatsapp.business_account.deleted" | "whatsapp.business_account.updated" => {
+            let Some(waba) = payload.get("whatsappBusinessAccount") else { return Ok(events) };
+            let removed = kind == "whatsapp.business_account.deleted"
+                || matches!(text(waba, "updateEvent").as_deref(), Some("PARTNER_REMOVED") | Some("ACCOUNT_OFFBOARDED"));
+            if removed {
+                events.push(NumberEvent::Offboarded {
+                    waba_id: text(waba, "id"),
+                    number: None,
+                    reason: text(waba, "removedReason").or_else(|| text(waba, "updateEvent")),
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn number_snapshots_become_status_quality_and_limit() {
+        let payload = json!({"id": "evt_1", "type": "whatsapp.phone_number.quality_updated", "apiVersion": "v2",
+            "createTime": "2026-01-01T00:00:00Z",
+            "whatsappPhoneNumber": {"id": "2000000000000001", "wabaId": "1", "qualityRating": "YELLOW",
+                "messagingLimit": "TIER_1K", "whatsappBusinessManagerMessagingLimit": "TIER_2K", "status": "CONNECTED"}});
+        assert_eq!(
+            parse(&payload).unwrap(),
+            vec![NumberEvent::Quality {
+                number: NumberKey::Id("2000000000000001".to_owned()),
+                quality_rating: Some("YELLOW".to_owned()),
+                messaging_limit: Some("TIER_2K".to_owned()),
+                status: Some("CONNECTED".to_owned()),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_deleted_waba_offboards_its_numbers() {
+        let payload = json!({"id": "evt_2", "type": "whatsapp.business_account.deleted", "whatsappBusinessAccount": {"id": "1000"}});
+        assert_eq!(
+            parse(&payload).unwrap(),
+            vec![NumberEvent::Offboarded { waba_id: Some("1000".to_owned()), number: None, reason: None }]
+        );
+        assert!(parse(&json!([1, 2])).is_err());
+    }
+}
