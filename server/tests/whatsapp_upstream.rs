@@ -1,0 +1,276 @@
+//! The live adapters (Meta Graph API, YCloud v2) against a local fake upstream: an axum app on
+//! 127.0.0.1:0 that records each request and answers what the test scripts, including errors in
+//! each provider's own JSON, 5xx, broken JSON, and answers too slow for the timeout.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use api_types::ErrorCode;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::Router;
+use serde_json::{json, Value};
+use wadesk_server::whatsapp::upstream::meta::{MetaConfig, MetaUpstream};
+use wadesk_server::whatsapp::upstream::ycloud::{YcloudConfig, YcloudUpstream};
+use wadesk_server::whatsapp::upstream::{BusinessToken, SyncKind, Upstream, UpstreamErrorKind};
+use wadesk_server::ApiError;
+
+#[derive(Debug, Clone)]
+struct Recorded {
+    method: Method,
+    path: String,
+    query: String,
+    headers: HeaderMap,
+    body: String,
+}
+
+/// What the fake answers: status, body, and how long it waits first.
+struct Answer {
+    status: u16,
+    body: String,
+    delay: Duration,
+}
+
+fn answer(status: u16, body: Value) -> Answer {
+    Answer { status, body: body.to_string(), delay: Duration::ZERO }
+}
+
+type Script = Box<dyn Fn(&Recorded) -> Answer + Send + Sync>;
+
+struct Fake {
+    recorded: Mutex<Vec<Recorded>>,
+    script: Script,
+}
+
+struct FakeUpstream {
+    url: String,
+    fake: Arc<Fake>,
+}
+
+impl FakeUpstream {
+    async fn start(script: impl Fn(&Recorded) -> Answer + Send + Sync + 'static) -> FakeUpstream {
+        let fake = Arc::new(Fake { recorded: Mutex::new(Vec::new()), script: Box::new(script) });
+        let app = Router::new().fallback(respond).with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        FakeUpstream { url, fake }
+    }
+
+    fn requests(&self) -> Vec<Recorded> {
+        self.fake.recorded.lock().unwrap().clone()
+    }
+}
+
+async fn respond(State(fake): State<Arc<Fake>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+    let recorded = Recorded {
+        method,
+        path: uri.path().to_owned(),
+        query: uri.query().unwrap_or("").to_owned(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    let answer = (fake.script)(&recorded);
+    fake.recorded.lock().unwrap().push(recorded);
+    tokio::time::sleep(answer.delay).await;
+    (StatusCode::from_u16(answer.status).unwrap(), [("content-type", "application/json")], answer.body)
+}
+
+fn meta(url: &str, timeout: Duration) -> MetaUpstream {
+    MetaUpstream::new(
+        MetaConfig {
+            base_url: url.to_owned(),
+            graph_api_version: "v23.0".to_owned(),
+            app_id: "app-1".to_owned(),
+            app_secret: "app-secret".to_owned(),
+        },
+        timeout,
+    )
+}
+
+fn ycloud(url: &str, timeout: Duration) -> YcloudUpstream {
+    YcloudUpstream::new(YcloudConfig { base_url: url.to_owned(), api_key: "yc-key".to_owned(), code_exchange: None }, timeout)
+}
+
+fn token() -> BusinessToken {
+    BusinessToken("EAAG-business-token".to_owned())
+}
+
+fn graph_happy_path(request: &Recorded) -> Answer {
+    match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/v23.0/oauth/access_token") => answer(200, json!({"access_token": "EAAG-business-token", "token_type": "bearer"})),
+        ("GET", "/v23.0/1000000000000001") => answer(200, json!({"id": "1000000000000001", "name": "Acme",
+            "account_review_status": "APPROVED", "owner_business_info": {"id": "3000000000000001", "name": "Acme Ltd"}})),
+        ("GET", "/v23.0/1000000000000001/phone_numbers") => answer(200, json!({"data": [{"id": "2000000000000001",
+            "display_phone_number": "+1 555-0100", "verified_name": "Acme", "status": "CONNECTED", "quality_rating": "GREEN",
+            "messaging_limit_tier": "TIER_1K"}], "paging": {"cursors": {"after": "x"}}})),
+        ("POST", _) => answer(200, json!({"success": true})),
+        _ => answer(404, json!({"error": {"message": "Unknown path", "type": "OAuthException", "code": 803}})),
+    }
+}
+
+#[tokio::test]
+async fn whatsapp_meta_adapter_speaks_the_graph_api() {
+    let upstream = FakeUpstream::start(graph_happy_path).await;
+    let meta = meta(&upstream.url, Duration::from_secs(5));
+
+    let token = meta.exchange_code("the-code").await.unwrap().unwrap();
+    assert_eq!(token, self::token());
+    let waba = meta.get_waba(Some(&token), "1000000000000001").await.unwrap();
+    assert_eq!((waba.name.as_str(), waba.status.as_str()), ("Acme", "APPROVED"));
+    assert_eq!(waba.business_id.as_deref(), Some("3000000000000001"));
+    let numbers = meta.list_numbers(Some(&token), "1000000000000001").await.unwrap();
+    assert_eq!(numbers.len(), 1);
+    assert_eq!(numbers[0].messaging_limit, "TIER_1K");
+    assert_eq!(numbers[0].waba_id, "1000000000000001");
+    meta.subscribe_app(Some(&token), "1000000000000001").await.unwrap();
+    meta.register_number(Some(&token), "1000000000000001", "2000000000000001", "123456").await.unwrap();
+    meta.request_sync(Some(&token), "1000000000000001", "2000000000000001", SyncKind::Contacts).await.unwrap();
+    meta.request_sync(Some(&token), "1000000000000001", "2000000000000001", SyncKind::History).await.unwrap();
+
+    let requests = upstream.requests();
+    let exchange = &requests[0];
+    assert!(exchange.query.contains("client_id=app-1"), "{}", exchange.query);
+    assert!(exchange.query.contains("client_secret=app-secret"));
+    assert!(exchange.query.contains("code=the-code"));
+    for later in &requests[1..] {
+        assert_eq!(later.headers["authorization"], "Bearer EAAG-business-token", "{}", later.path);
+    }
+    let paths: Vec<String> = requests.iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(
+        paths,
+        [
+            "GET /v23.0/oauth/access_token",
+            "GET /v23.0/1000000000000001",
+            "GET /v23.0/1000000000000001/phone_numbers",
+            "POST /v23.0/1000000000000001/subscribed_apps",
+            "POST /v23.0/2000000000000001/register",
+            "POST /v23.0/2000000000000001/smb_app_data",
+            "POST /v23.0/2000000000000001/smb_app_data",
+        ]
+    );
+    let register: Value = serde_json::from_str(&requests[4].body).unwrap();
+    assert_eq!(register, json!({"messaging_product": "whatsapp", "pin": "123456"}));
+    let contacts: Value = serde_json::from_str(&requests[5].body).unwrap();
+    assert_eq!(contacts, json!({"messaging_product": "whatsapp", "sync_type": "smb_app_state_sync"}));
+    let history: Value = serde_json::from_str(&requests[6].body).unwrap();
+    assert_eq!(history, json!({"messaging_product": "whatsapp", "sync_type": "history"}));
+}
+
+#[tokio::test]
+async fn whatsapp_meta_errors_become_clear_messages() {
+    let upstream = FakeUpstream::start(|request| match request.path.as_str() {
+        "/v23.0/oauth/access_token" => answer(400, json!({"error": {"message": "This authorization code has expired.",
+            "type": "OAuthException", "code": 100, "error_subcode": 36007, "fbtrace_id": "A1"}})),
+        "/v23.0/2000000000000001/register" => answer(400, json!({"error": {"message": "(#133005) Two step verification PIN mismatch",
+            "type": "OAuthException", "code": 133005, "error_user_msg": "The PIN does not match the one set for this number"}})),
+        "/v23.0/1000000000000001/subscribed_apps" => Answer { status: 503, body: "<html>down</html>".to_owned(), delay: Duration::ZERO },
+        "/v23.0/1000000000000001" => Answer { status: 200, body: "{\"id\": ".to_owned(), delay: Duration::ZERO },
+        _ => answer(200, json!({})),
+    })
+    .await;
+    let meta = meta(&upstream.url, Duration::from_secs(5));
+
+    let expired = meta.exchange_code("old-code").await.unwrap_err();
+    assert_eq!(expired.to_string(), "Meta refused the sign-up code exchange: This authorization code has expired.");
+    assert!(matches!(&expired.kind, UpstreamErrorKind::Rejected { status: 400, code, .. } if code == "100"));
+
+    let refused = meta.register_number(Some(&token()), "1000000000000001", "2000000000000001", "000000").await.unwrap_err();
+    let api: ApiError = refused.into();
+    assert_eq!(api.code, ErrorCode::UpstreamError);
+    assert_eq!(api.message, "Meta refused the registration: The PIN does not match the one set for this number");
+
+    let down = meta.subscribe_app(Some(&token()), "1000000000000001").await.unwrap_err();
+    assert_eq!(down.to_string(), "Meta failed the webhook subscription (HTTP 503): HTTP 503 Service Unavailable");
+
+    let garbled = meta.get_waba(Some(&token()), "1000000000000001").await.unwrap_err();
+    assert!(matches!(garbled.kind, UpstreamErrorKind::Malformed { .. }));
+    assert_eq!(garbled.to_string(), "Meta sent an unreadable answer to the WhatsApp Business Account lookup");
+
+    let no_token = meta.get_waba(None, "1000000000000001").await.unwrap_err();
+    assert!(no_token.to_string().contains("no access token"), "{no_token}");
+}
+
+#[tokio::test]
+async fn whatsapp_slow_and_unreachable_upstreams_fail_in_time() {
+    let upstream = FakeUpstream::start(|_| Answer { status: 200, body: "{}".to_owned(), delay: Duration::from_secs(5) }).await;
+    let meta = meta(&upstream.url, Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let slow = meta.exchange_code("code").await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3), "gave up after {:?}", started.elapsed());
+    assert!(matches!(slow.kind, UpstreamErrorKind::Timeout { .. }));
+    let api: ApiError = slow.into();
+    assert_eq!(api.code, ErrorCode::UpstreamTimeout);
+    assert_eq!(api.message, "Meta did not answer the sign-up code exchange within 0.3 seconds");
+
+    // A port nobody listens on any more.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let gone = ycloud(&url, Duration::from_secs(2)).get_waba(None, "1000000000000001").await.unwrap_err();
+    assert!(matches!(gone.kind, UpstreamErrorKind::Unreachable { .. }), "{gone:?}");
+    assert_eq!(gone.to_string(), "YCloud could not be reached for the WhatsApp Business Account lookup");
+}
+
+#[tokio::test]
+async fn whatsapp_ycloud_adapter_speaks_api_v2() {
+    let upstream = FakeUpstream::start(|request| match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/v2/whatsapp/businessAccounts/1000000000000001") => answer(200, json!({"id": "1000000000000001",
+            "name": "WABA name", "accountReviewStatus": "APPROVED", "paymentMethodAttached": true, "currency": "EUR",
+            "timezoneId": "1", "businessId": "3000000000000001"})),
+        ("GET", "/v2/whatsapp/phoneNumbers") => answer(200, json!({"offset": 0, "limit": 100, "length": 1, "items": [{
+            "id": "2000000000000001", "phoneNumber": "+15550100", "displayPhoneNumber": "+1 555-0100", "wabaId": "1000000000000001",
+            "qualityRating": "GREEN", "messagingLimit": "TIER_1K", "whatsappBusinessManagerMessagingLimit": "TIER_2K",
+            "verifiedName": "John's Cake Shop", "status": "CONNECTED"}]})),
+        ("POST", "/v2/whatsapp/phoneNumbers/1000000000000001/2000000000000001/register") => answer(200, json!({
+            "phoneNumber": "+15550100", "wabaId": "1000000000000001", "verifiedName": "John's Cake Shop",
+            "qualityRating": "GREEN", "messagingLimit": "TIER_250", "status": "CONNECTED"})),
+        ("POST", "/v2/whatsapp/businessAccounts/1000000000000001/smb/bind") => answer(200, json!({"id": "2000000000000001", "status": "PENDING"})),
+        ("PATCH", "/v2/whatsapp/phoneNumbers/1000000000000001/+15550100/displayName") => answer(200, json!({"success": true})),
+        _ => answer(404, json!({"error": {"status": 404, "code": "NOT_FOUND", "message": "The requested resource does not exist."}})),
+    })
+    .await;
+    let ycloud = ycloud(&upstream.url, Duration::from_secs(5));
+
+    assert_eq!(ycloud.exchange_code("code").await.unwrap(), None, "without a Meta app the key does the work");
+    let waba = ycloud.get_waba(None, "1000000000000001").await.unwrap();
+    assert_eq!(waba.payment_method_attached, Some(true));
+    assert_eq!(waba.status, "APPROVED");
+    let number = ycloud.get_number(None, "1000000000000001", "2000000000000001").await.unwrap();
+    assert_eq!(number.display_phone_number, "+1 555-0100");
+    assert_eq!(number.messaging_limit, "TIER_2K");
+    ycloud.register_number(None, "1000000000000001", "2000000000000001", "123456").await.unwrap();
+    ycloud.bind_coexistence(None, "1000000000000001", "2000000000000001").await.unwrap();
+    ycloud.update_display_name(None, "1000000000000001", "2000000000000001", "Cake Shop").await.unwrap();
+
+    let requests = upstream.requests();
+    assert!(requests.iter().all(|request| request.headers["x-api-key"] == "yc-key"));
+    let list = requests.iter().find(|request| request.path == "/v2/whatsapp/phoneNumbers").unwrap();
+    assert!(list.query.contains("filter.wabaId=1000000000000001"), "{}", list.query);
+    let rename = requests.iter().find(|request| request.method == Method::PATCH).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&rename.body).unwrap(), json!({"newName": "Cake Shop"}));
+
+    let missing = ycloud.get_waba(None, "1000000000000009").await.unwrap_err();
+    assert!(missing.is_not_found());
+    assert_eq!(missing.to_string(), "YCloud refused the WhatsApp Business Account lookup: The requested resource does not exist.");
+    let not_in_waba = ycloud.get_number(None, "1000000000000001", "2000000000000009").await.unwrap_err();
+    assert!(not_in_waba.is_not_found());
+}
+
+#[tokio::test]
+async fn whatsapp_ycloud_relays_meta_errors() {
+    let upstream = FakeUpstream::start(|_| {
+        answer(400, json!({"error": {"status": 400, "code": "WHATSAPP_API_ERROR", "message": "Bad request",
+            "whatsappApiError": {"code": "133016", "message": "Account register deregister rate limit exceeded"}}}))
+    })
+    .await;
+    let error = ycloud(&upstream.url, Duration::from_secs(5))
+        .register_number(None, "1000000000000001", "2000000000000001", "123456")
+        .await
+        .unwrap_err();
+    assert_eq!(error.to_string(), "YCloud refused the registration: Account register deregister rate limit exceeded");
+}
