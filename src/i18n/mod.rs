@@ -49,6 +49,16 @@ type Table = &'static [(&'static str, &'static str, &'static str)];
 
 const TABLES: [Table; 3] = [shell::STRINGS, onboarding::STRINGS, numbers::STRINGS];
 
+/// Every row of every table, `(key, english, chinese)`: for completeness checks.
+pub fn all_rows() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    TABLES.into_iter().flat_map(|table| table.iter().copied())
+}
+
+/// Whether `key` has a row in some table (unlike [`lookup`], without a warning or fallback).
+pub fn has_key(key: &str) -> bool {
+    all_rows().any(|(candidate, _, _)| candidate == key)
+}
+
 /// The text for `key` in `language`; the key itself when it is missing (and a test fails).
 pub fn lookup(language: Language, key: &str) -> &'static str {
     for table in TABLES {

@@ -1,0 +1,78 @@
+//! Thin, failure-tolerant wrappers around the browser APIs the app needs.
+//!
+//! Storage can be disabled (private mode, sandboxed iframes) and a `<base>` element may be
+//! missing; none of that may stop the console from rendering, so every helper degrades quietly.
+
+use wasm_bindgen::JsCast;
+
+fn document() -> Option<web_sys::Document> {
+    web_sys::window()?.document()
+}
+
+/// A remembered value from `localStorage`, or `None` when absent or storage is unavailable.
+pub fn local_storage_get(key: &str) -> Option<String> {
+    let storage = web_sys::window()?.local_storage().ok()??;
+    storage.get_item(key).ok()?
+}
+
+/// Remember a value in `localStorage`; silently skipped when storage is unavailable.
+pub fn local_storage_set(key: &str, value: &str) {
+    if let Some(Ok(Some(storage))) = web_sys::window().map(|window| window.local_storage()) {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+/// Set `<html lang>` so fonts, hyphenation and screen readers follow the chosen language.
+pub fn set_document_language(code: &str) {
+    if let Some(root) = document().and_then(|document| document.document_element()) {
+        let _ = root.set_attribute("lang", code);
+    }
+}
+
+/// The document's base URI (`<base href>` resolved against the page), used to resolve
+/// `config.json` so the bundle works under any sub-path such as `/console/`.
+pub fn document_base_uri() -> Option<String> {
+    let document = document()?;
+    let node: &web_sys::Node = document.unchecked_ref();
+    node.base_uri().ok().flatten()
+}
+
+/// The app's path prefix: the path of `<base href>` without its trailing slash
+/// (`""` for a bundle served at the root, `"/console"` under `/console/`).
+///
+/// Only an explicit `<base>` counts: without one the document URL would be used, and a
+/// deep link such as `/numbers` would wrongly become the prefix.
+pub fn base_path() -> String {
+    let base_href = document()
+        .and_then(|document| document.query_selector("base[href]").ok().flatten())
+        .and_then(|element| element.dyn_into::<web_sys::HtmlBaseElement>().ok())
+        .map(|base| base.href());
+    match base_href {
+        Some(href) => base_path_of_url(&href),
+        None => String::new(),
+    }
+}
+
+/// The path of an absolute (or path-only) URL without query, fragment or trailing slash.
+pub fn base_path_of_url(url: &str) -> String {
+    let after_origin = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map(|slash| &rest[slash..]).unwrap_or(""),
+        None => url,
+    };
+    let path = after_origin.split(['?', '#']).next().unwrap_or("");
+    path.trim_end_matches('/').to_owned()
+}
+
+/// Remove an element by id (the static loading indicator of `index.html`, once the app mounts).
+pub fn remove_element_by_id(id: &str) {
+    if let Some(element) = document().and_then(|document| document.get_element_by_id(id)) {
+        element.remove();
+    }
+}
+
+/// Reload the page (the config error view's retry: everything starts from scratch).
+pub fn reload_page() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}

@@ -1,0 +1,55 @@
+//! The route guard of every page behind the login.
+
+use leptos::prelude::*;
+use leptos_router::{components::Outlet, components::Redirect, hooks::use_location};
+
+use crate::components::app_frame::AppFrame;
+use crate::i18n::use_i18n;
+use crate::state::navigation::{login_path_returning_to, strip_base, use_base_path};
+use crate::state::session::use_session;
+
+/// The parent route of the app pages: while the session is being checked it shows a loading
+/// notice, once known it shows the app frame with the matched page, or sends a logged-out
+/// visitor to `/login?next=<where they wanted to go>`.
+#[component]
+pub fn RequireSession() -> impl IntoView {
+    let session = use_session();
+    let location = use_location();
+    let base = use_base_path();
+    // Only a change between logged-in and logged-out re-renders the frame, not a refreshed user.
+    let access = Memo::new(move |_| {
+        if session.is_loading() {
+            None
+        } else {
+            Some(session.is_logged_in())
+        }
+    });
+    move || match access.get() {
+        None => view! { <SessionLoading /> }.into_any(),
+        Some(true) => view! { <AppFrame><Outlet /></AppFrame> }.into_any(),
+        Some(false) => {
+            // Where the visitor wanted to go, as an app path (without the base) with its query.
+            let path = strip_base(&location.pathname.get_untracked(), &base);
+            let search = location.search.get_untracked();
+            let return_to = if search.is_empty() { path } else { format!("{path}?{search}") };
+            let login = login_path_returning_to(&return_to);
+            view! { <Redirect path=login options=replace_history() /> }.into_any()
+        }
+    }
+}
+
+fn replace_history() -> leptos_router::NavigateOptions {
+    leptos_router::NavigateOptions { replace: true, ..Default::default() }
+}
+
+/// Shown while the start-up session check is under way.
+#[component]
+pub fn SessionLoading() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="center-screen" data-testid="session-loading" role="status" aria-live="polite">
+            <div class="spinner" aria-hidden="true"></div>
+            <p class="muted">{move || i18n.t("shell.loading")}</p>
+        </div>
+    }
+}

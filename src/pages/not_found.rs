@@ -1,0 +1,24 @@
+//! The page for any address the console does not know.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::i18n::use_i18n;
+use crate::state::navigation::app_href;
+
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <main class="auth-screen">
+            <div class="auth-card not-found" data-testid="not-found-page">
+                <p class="not-found-code" aria-hidden="true">"404"</p>
+                <h1 class="auth-title">{move || i18n.t("not_found.title")}</h1>
+                <p class="muted">{move || i18n.t("not_found.explanation")}</p>
+                <A href=app_href("/") attr:class="button button-primary button-block" attr:data-testid="not-found-home-link">
+                    {move || i18n.t("not_found.home")}
+                </A>
+            </div>
+        </main>
+    }
+}
