@@ -47,6 +47,19 @@ impl ApiError {
         ApiError::new(ErrorCode::Conflict, message)
     }
 
+    /// A 409 naming the fields whose value is in use (code `taken`).
+    pub fn conflict_fields(field_errors: Vec<FieldError>) -> Self {
+        let message = field_errors
+            .first()
+            .map(|first| first.message.clone())
+            .unwrap_or_else(|| "This exists already".to_owned());
+        ApiError {
+            code: ErrorCode::Conflict,
+            message,
+            details: ErrorDetails { field_errors, retry_after_seconds: None },
+        }
+    }
+
     pub fn rate_limited(retry_after_seconds: u64) -> Self {
         ApiError {
             code: ErrorCode::RateLimited,

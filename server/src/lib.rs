@@ -1,6 +1,6 @@
 //! The wadesk reference server: the backend API the SPA speaks, webhooks, and the upstream
-//! adapters (sandbox, YCloud, Meta). `main.rs` parses settings and calls [`serve`]; tests call
-//! [`build_app`] or [`serve`] on `127.0.0.1:0` with a fresh database.
+//! adapters (sandbox, YCloud, Meta). `main.rs` parses settings and calls [`start`]; tests call
+//! [`start`] on `127.0.0.1:0` with a fresh database, or [`build_router`] with a state of their own.
 
 pub mod auth;
 pub mod db;
@@ -10,6 +10,144 @@ pub mod settings;
 pub mod state;
 pub mod whatsapp;
 
-pub use error::ApiError;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand::RngCore;
+use sqlx::AnyPool;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use api_types::API_PREFIX;
+pub use error::{ok, ApiError, ApiResult};
 pub use settings::{Mode, Settings};
 pub use state::AppState;
+
+use auth::accounts::{self, CreateAccountError};
+use auth::rate_limit::LoginRateLimiter;
+
+/// How long [`RunningServer::shutdown`] lets open requests finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// A server serving in a background task.
+pub struct RunningServer {
+    /// The address actually bound (the real port when the settings asked for port 0).
+    pub addr: SocketAddr,
+    /// Set when this start created the first account and admin (the server's first run).
+    pub first_admin: Option<FirstAdmin>,
+    base_path: String,
+    db: AnyPool,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+/// The account and admin created on first run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstAdmin {
+    pub account_name: String,
+    pub email: String,
+    /// The password, when it was generated (no `--admin-password`): shown to the operator once.
+    pub generated_password: Option<String>,
+}
+
+impl RunningServer {
+    /// `http://{addr}{base_path}`: where the SPA lives (the API is at `{url}/intwa-api/...`).
+    pub fn url(&self) -> String {
+        format!("http://{}{}", self.addr, self.base_path)
+    }
+
+    /// Stop accepting connections, let open requests finish (for a few seconds at most), and return.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut self.task).await.is_err() {
+            self.task.abort();
+        }
+        // Closing the pool lets SQLite checkpoint its WAL and PostgreSQL end the sessions now.
+        self.db.close().await;
+    }
+}
+
+/// Migrate the database, create the first admin when there is no user, bind `settings.addr`, and
+/// serve in a background task. Errors are one line for the operator.
+pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
+    settings.validate()?;
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .map_err(|cause| format!("cannot listen on {}: {cause}", settings.addr))?;
+    let addr = listener.local_addr().map_err(|cause| format!("cannot read the bound address: {cause}"))?;
+    let db = db::connect_and_migrate(&settings.database_url).await?;
+    let first_admin = create_first_admin(&db, &settings).await?;
+    let upstream = whatsapp::upstream::from_settings(&settings);
+    tracing::info!(upstream = upstream.name(), mode = ?settings.mode, "upstream ready");
+    let base_path = settings.base_path.clone();
+    let state = AppState {
+        db: db.clone(),
+        settings: Arc::new(settings),
+        upstream,
+        login_limiter: Arc::new(LoginRateLimiter::default()),
+    };
+    let app = build_router(state);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        // Dropping the RunningServer also stops the server (the sender goes away).
+        let served = axum::serve(listener, service).with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        });
+        if let Err(cause) = served.await {
+            tracing::error!(%cause, "the server stopped with an error");
+        }
+    });
+    Ok(RunningServer { addr, first_admin, base_path, db, stop: Some(stop), task })
+}
+
+/// The whole HTTP surface for a state (see [`http::router`]).
+pub fn build_router(state: AppState) -> Router {
+    http::router(state)
+}
+
+/// On first run (no user at all), create `settings.admin_account` with admin `settings.admin_email`.
+async fn create_first_admin(db: &AnyPool, settings: &Settings) -> Result<Option<FirstAdmin>, String> {
+    let database_error = |cause: sqlx::Error| format!("cannot create the first admin: {cause}");
+    if !accounts::no_user_exists(db).await.map_err(database_error)? {
+        return Ok(None);
+    }
+    let setting_error = |flag: &str, error: api_types::FieldError| format!("{flag}: {}", error.message);
+    let account_name =
+        auth::validation::account_name("accountName", &settings.admin_account).map_err(|e| setting_error("--admin-account", e))?;
+    let email = auth::validation::email("email", &settings.admin_email).map_err(|e| setting_error("--admin-email", e))?;
+    let (password, generated_password) = match &settings.admin_password {
+        Some(password) => {
+            let password =
+                auth::validation::new_password("password", password).map_err(|e| setting_error("--admin-password", e))?;
+            (password, None)
+        }
+        None => {
+            let password = generate_password();
+            (password.clone(), Some(password))
+        }
+    };
+    let password_hash = auth::password::hash(password).await.map_err(|error| error.message)?;
+    match accounts::create_with_admin(db, &account_name, &email, "Admin", &password_hash).await {
+        Ok(_) => {
+            tracing::info!(%account_name, %email, "first run: created the first account and admin");
+            Ok(Some(FirstAdmin { account_name, email, generated_password }))
+        }
+        // Another process starting on the same database got there first.
+        Err(CreateAccountError::Taken(_)) => Ok(None),
+        Err(CreateAccountError::Database(cause)) => Err(database_error(cause)),
+    }
+}
+
+/// 18 random bytes as base64url: 24 characters, 144 bits.
+fn generate_password() -> String {
+    let mut bytes = [0u8; 18];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}

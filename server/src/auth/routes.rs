@@ -1,0 +1,154 @@
+//! `POST /intwa-api/auth/{login,logout,me,signup}`.
+
+use api_types::{Empty, Envelope, LoginRequest, Role, SessionUser, SignupRequest};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{accounts, password, session, validation, CurrentUser};
+use crate::error::{ok, ApiError, ApiResult};
+use crate::http::{ApiJson, ClientAddress};
+use crate::state::AppState;
+
+/// Wrong email and wrong password get the same answer, so it does not reveal who has an account.
+const WRONG_CREDENTIALS: &str = "Wrong email or password";
+
+/// The auth routes, relative to `/intwa-api`.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(signup))
+}
+
+/// Log in with email and password; sets the session cookie.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body(content = serde_json::Value, description = "`LoginRequest`: `{email, password}`"),
+    responses(
+        (status = 200, description = "`SessionUser`; the `wadesk_session` cookie is set"),
+        (status = 400, description = "A field is missing"),
+        (status = 401, description = "Wrong email or password (code 40101)"),
+        (status = 429, description = "Too many failed attempts; see `retryAfterSeconds` and `Retry-After`"),
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let (email, password) = validation::login(&request).map_err(ApiError::validation)?;
+    state.login_limiter.check(&email, address).map_err(ApiError::rate_limited)?;
+
+    let user: Option<(String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT users.id, users.account_id, accounts.name, users.name, users.role, users.password_hash
+         FROM users JOIN accounts ON accounts.id = users.account_id
+         WHERE users.email = $1",
+    )
+    .bind(&email)
+    .fetch_optional(&state.db)
+    .await?;
+    let stored_hash = user.as_ref().map(|(.., hash)| hash.clone());
+    if !password::verify(password, stored_hash).await {
+        state.login_limiter.record_failure(&email, address);
+        tracing::info!(%address, "failed login");
+        return Err(ApiError::new(api_types::ErrorCode::InvalidCredentials, WRONG_CREDENTIALS));
+    }
+    let Some((user_id, account_id, account_name, name, role, _)) = user else {
+        return Err(ApiError::new(api_types::ErrorCode::InvalidCredentials, WRONG_CREDENTIALS));
+    };
+    state.login_limiter.record_success(&email);
+    let role = Role::parse(&role).ok_or_else(|| ApiError::internal(format!("unknown role {role:?}")))?;
+    let user = SessionUser { id: user_id, email, name, role, account_id, account_name };
+    start_session(&state, &headers, user).await
+}
+
+/// Log out: forget the session (harmless when there is none) and clear the cookie.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    responses((status = 200, description = "`{}`; the cookie is cleared"))
+)]
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(token) = session::token_from(&headers) {
+        session::delete(&state.db, &token).await?;
+    }
+    let cookie = session::clearing_cookie(&state.settings.base_path, session::came_over_https(&headers));
+    Ok(with_cookie(cookie, Json(Envelope::success(Empty {}))))
+}
+
+/// The logged-in user.
+#[utoipa::path(
+    post,
+    path = "/auth/me",
+    tag = "auth",
+    responses(
+        (status = 200, description = "`SessionUser`"),
+        (status = 401, description = "Not logged in (code 40100)"),
+    )
+)]
+pub async fn me(current_user: CurrentUser) -> ApiResult<SessionUser> {
+    ok(current_user.session_user())
+}
+
+/// Create a business account and its first admin, and log the admin in.
+#[utoipa::path(
+    post,
+    path = "/auth/signup",
+    tag = "auth",
+    request_body(content = serde_json::Value, description = "`SignupRequest`: `{accountName, email, password, name}`"),
+    responses(
+        (status = 200, description = "`SessionUser` of the new admin; the `wadesk_session` cookie is set"),
+        (status = 400, description = "Invalid fields, listed in `fieldErrors`"),
+        (status = 403, description = "Sign-up is turned off on this server (code 40301)"),
+        (status = 409, description = "The account name or email is taken (field error code `taken`)"),
+    )
+)]
+pub async fn signup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<SignupRequest>,
+) -> Result<Response, ApiError> {
+    if !state.settings.signup_enabled {
+        return Err(ApiError::new(
+            api_types::ErrorCode::SignupDisabled,
+            "Sign-up is turned off on this server; ask an admin for an account",
+        ));
+    }
+    let clean = validation::signup(&request).map_err(ApiError::validation)?;
+    let password_hash = password::hash(clean.password).await?;
+    let created =
+        accounts::create_with_admin(&state.db, &clean.account_name, &clean.email, &clean.name, &password_hash).await?;
+    tracing::info!(account_id = %created.account_id, "account signed up");
+    let user = SessionUser {
+        id: created.user_id,
+        email: created.email,
+        name: created.name,
+        role: Role::Admin,
+        account_id: created.account_id,
+        account_name: created.account_name,
+    };
+    start_session(&state, &headers, user).await
+}
+
+async fn start_session(state: &AppState, headers: &HeaderMap, user: SessionUser) -> Result<Response, ApiError> {
+    let token = session::create(&state.db, &user.id, &user.account_id).await?;
+    let cookie = session::cookie(&token, &state.settings.base_path, session::came_over_https(headers));
+    Ok(with_cookie(cookie, Json(Envelope::success(user))))
+}
+
+fn with_cookie(cookie: HeaderValue, body: impl IntoResponse) -> Response {
+    let mut response = body.into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    // Responses that log someone in or out must never be stored by a cache.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

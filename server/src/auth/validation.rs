@@ -1,0 +1,200 @@
+//! Checks on what users type at login and sign-up. Each problem is a [`FieldError`] naming the
+//! JSON field, so the SPA shows it beside the right input. Text is trimmed; passwords are not
+//! (a space may be part of one).
+
+use api_types::limits::{
+    ACCOUNT_NAME_MAX_CHARS, ACCOUNT_NAME_MIN_CHARS, EMAIL_MAX_CHARS, NAME_MAX_CHARS, PASSWORD_MAX_CHARS,
+    PASSWORD_MIN_CHARS,
+};
+use api_types::{FieldError, LoginRequest, SignupRequest};
+
+/// A sign-up that passed every check, normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanSignup {
+    pub account_name: String,
+    /// Lowercased.
+    pub email: String,
+    pub password: String,
+    pub name: String,
+}
+
+/// Check a sign-up; errors come in the order of the form (account, name, email, password).
+pub fn signup(request: &SignupRequest) -> Result<CleanSignup, Vec<FieldError>> {
+    let account_name = account_name("accountName", &request.account_name);
+    let name = person_name("name", &request.name);
+    let email = email("email", &request.email);
+    let password = new_password("password", &request.password);
+    match (account_name, name, email, password) {
+        (Ok(account_name), Ok(name), Ok(email), Ok(password)) => Ok(CleanSignup { account_name, email, password, name }),
+        (account_name, name, email, password) => Err([account_name.err(), name.err(), email.err(), password.err()]
+            .into_iter()
+            .flatten()
+            .collect()),
+    }
+}
+
+/// Login only needs both fields present; whether they are right is the password check's job.
+pub fn login(request: &LoginRequest) -> Result<(String, String), Vec<FieldError>> {
+    let email = request.email.trim().to_lowercase();
+    let mut errors = Vec::new();
+    if email.is_empty() {
+        errors.push(FieldError::new("email", "required", "Enter your email"));
+    }
+    if request.password.is_empty() {
+        errors.push(FieldError::new("password", "required", "Enter your password"));
+    }
+    if errors.is_empty() {
+        Ok((email, request.password.clone()))
+    } else {
+        Err(errors)
+    }
+}
+
+/// An account's API name: `[A-Za-z0-9_.-]`, 2 to 64 characters.
+pub fn account_name(field: &str, raw: &str) -> Result<String, FieldError> {
+    let value = raw.trim();
+    let length = value.chars().count();
+    if value.is_empty() {
+        return Err(FieldError::new(field, "required", "Enter an account name"));
+    }
+    if length < ACCOUNT_NAME_MIN_CHARS {
+        return Err(FieldError::new(
+            field,
+            "too_short",
+            format!("The account name needs at least {ACCOUNT_NAME_MIN_CHARS} characters"),
+        ));
+    }
+    if length > ACCOUNT_NAME_MAX_CHARS {
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("The account name can have at most {ACCOUNT_NAME_MAX_CHARS} characters"),
+        ));
+    }
+    if !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+        return Err(FieldError::new(
+            field,
+            "invalid",
+            "The account name may use only letters, digits, '_', '.' and '-'",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// A person's display name: not empty, at most 100 characters, no control characters.
+pub fn person_name(field: &str, raw: &str) -> Result<String, FieldError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(FieldError::new(field, "required", "Enter your name"));
+    }
+    if value.chars().count() > NAME_MAX_CHARS {
+        return Err(FieldError::new(field, "too_long", format!("The name can have at most {NAME_MAX_CHARS} characters")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "invalid", "The name cannot contain control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// An email address of the usual shape `local@domain.tld`, lowercased.
+pub fn email(field: &str, raw: &str) -> Result<String, FieldError> {
+    let value = raw.trim().to_lowercase();
+    if value.is_empty() {
+        return Err(FieldError::new(field, "required", "Enter an email address"));
+    }
+    if value.chars().count() > EMAIL_MAX_CHARS {
+        return Err(FieldError::new(field, "too_long", format!("The email can have at most {EMAIL_MAX_CHARS} characters")));
+    }
+    if !looks_like_email(&value) {
+        return Err(FieldError::new(field, "invalid", "Enter an email address like name@example.com"));
+    }
+    Ok(value)
+}
+
+fn looks_like_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    let no_odd_characters =
+        |part: &str| !part.chars().any(|c| c.is_whitespace() || c.is_control() || "@<>()[],;:\\\"".contains(c));
+    !local.is_empty()
+        && no_odd_characters(local)
+        && no_odd_characters(domain)
+        && domain.contains('.')
+        && !domain.starts_with(['.', '-'])
+        && !domain.ends_with(['.', '-'])
+        && !domain.contains("..")
+}
+
+/// A new password: 10 to 256 characters.
+pub fn new_password(field: &str, raw: &str) -> Result<String, FieldError> {
+    let length = raw.chars().count();
+    if raw.is_empty() {
+        return Err(FieldError::new(field, "required", "Choose a password"));
+    }
+    if length < PASSWORD_MIN_CHARS {
+        return Err(FieldError::new(
+            field,
+            "too_short",
+            format!("The password needs at least {PASSWORD_MIN_CHARS} characters"),
+        ));
+    }
+    if length > PASSWORD_MAX_CHARS {
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("The password can have at most {PASSWORD_MAX_CHARS} characters"),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(account_name: &str, email: &str, password: &str, name: &str) -> SignupRequest {
+        SignupRequest {
+            account_name: account_name.to_owned(),
+            email: email.to_owned(),
+            password: password.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_good_signup_is_trimmed_and_lowercased() {
+        let clean = signup(&request(" acme.io ", " Ann@Example.COM ", "long enough pw", " Ann ")).unwrap();
+        assert_eq!(clean.account_name, "acme.io");
+        assert_eq!(clean.email, "ann@example.com");
+        assert_eq!(clean.name, "Ann");
+        assert_eq!(clean.password, "long enough pw");
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_in_form_order() {
+        let errors = signup(&request("a b", "not-an-email", "short", "  ")).unwrap_err();
+        let found: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(
+            found,
+            [("accountName", "invalid"), ("name", "required"), ("email", "invalid"), ("password", "too_short")]
+        );
+    }
+
+    #[test]
+    fn account_name_bounds() {
+        assert_eq!(account_name("f", "a").unwrap_err().code, "too_short");
+        assert_eq!(account_name("f", &"a".repeat(65)).unwrap_err().code, "too_long");
+        assert!(account_name("f", &"a".repeat(64)).is_ok());
+        assert!(account_name("f", "Acme_Co-1.x").is_ok());
+        assert_eq!(account_name("f", "ünï").unwrap_err().code, "invalid");
+    }
+
+    #[test]
+    fn email_shapes() {
+        for bad in ["a@b", "@b.io", "a@.b.io", "a b@c.io", "a@b..io", "a@b.io.", "a@@b.io"] {
+            assert!(email("email", bad).is_err(), "{bad}");
+        }
+        assert!(email("email", "first.last+tag@sub.example.io").is_ok());
+    }
+}

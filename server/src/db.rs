@@ -1,0 +1,140 @@
+//! The database: one `AnyPool` for SQLite (default) or PostgreSQL, and the migrations in
+//! `server/migrations`, which are written once for both (TEXT and BIGINT columns, `$1` placeholders).
+
+use std::path::Path;
+use std::time::Duration;
+
+use rand::RngCore;
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyConnection;
+use sqlx::{AnyPool, Connection as _, Executor as _};
+
+/// The migrations, embedded at compile time (`build.rs` rebuilds when one is added).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a request waits for a pooled connection before the database counts as unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connect to `database_url` and bring the schema up to date. The error is one line for the operator.
+pub async fn connect_and_migrate(database_url: &str) -> Result<AnyPool, String> {
+    let pool = connect(database_url).await?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .map_err(|cause| format!("cannot migrate the database: {}", one_line(&cause.to_string())))?;
+    Ok(pool)
+}
+
+/// Open a pool on `sqlite:...` or `postgres://...`. A missing SQLite file (and its folder) is created.
+pub async fn connect(database_url: &str) -> Result<AnyPool, String> {
+    sqlx::any::install_default_drivers();
+    let is_sqlite = database_url.starts_with("sqlite:");
+    let url = if is_sqlite { prepare_sqlite_url(database_url)? } else { database_url.to_owned() };
+    let options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+    let options = if is_sqlite {
+        // One writer at a time in SQLite: WAL lets readers go on while it writes, and the busy
+        // timeout makes a second writer wait instead of failing at once.
+        options.after_connect(|connection: &mut AnyConnection, _meta| {
+            Box::pin(async move {
+                connection
+                    .execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                    .await?;
+                Ok(())
+            })
+        })
+    } else {
+        options
+    };
+    options
+        .connect(&url)
+        .await
+        .map_err(|cause| format!("cannot open the database {}: {}", redact_url(database_url), one_line(&cause.to_string())))
+}
+
+/// `sqlite://data/x.db` -> the same URL with `mode=rwc`, after creating `data/`.
+fn prepare_sqlite_url(database_url: &str) -> Result<String, String> {
+    let rest = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:")).unwrap_or("");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() {
+        return Err(format!("--database-url {database_url:?} names no SQLite file"));
+    }
+    if path != ":memory:" {
+        if let Some(folder) = Path::new(path).parent().filter(|folder| !folder.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)
+                .map_err(|cause| format!("cannot create the database folder {}: {cause}", folder.display()))?;
+        }
+    }
+    let has_mode = query.split('&').any(|pair| pair.starts_with("mode="));
+    Ok(match (query.is_empty(), has_mode) {
+        (_, true) => database_url.to_owned(),
+        (true, false) => format!("{database_url}?mode=rwc"),
+        (false, false) => format!("{database_url}&mode=rwc"),
+    })
+}
+
+/// The URL without its password, for messages.
+fn redact_url(database_url: &str) -> String {
+    match url::Url::parse(database_url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => database_url.to_owned(),
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// True when the database answers (`SELECT 1`) within a few seconds.
+pub async fn is_healthy(pool: &AnyPool) -> bool {
+    let probe = async {
+        let mut connection = pool.acquire().await?;
+        connection.ping().await?;
+        sqlx::query("SELECT 1").execute(&mut *connection).await
+    };
+    matches!(tokio::time::timeout(Duration::from_secs(3), probe).await, Ok(Ok(_)))
+}
+
+/// Now, in unix milliseconds (how every timestamp is stored).
+pub fn now_millis() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A fresh random id (128 bits, hex): ids are made here, not by the database, so SQLite and
+/// PostgreSQL behave the same.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// True when the error is a UNIQUE constraint failing (a race lost to another insert).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(database_error) if database_error.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        let folder = std::env::temp_dir().join(format!("wadesk-db-url-{}", new_id()));
+        let url = format!("sqlite://{}/x.db", folder.display());
+        assert_eq!(prepare_sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
+        assert!(folder.is_dir());
+        assert_eq!(prepare_sqlite_url("sqlite::memory:?cache=shared").unwrap(), "sqlite::memory:?cache=shared&mode=rwc");
+        assert_eq!(prepare_sqlite_url("sqlite://a.db?mode=ro").unwrap(), "sqlite://a.db?mode=ro");
+        std::fs::remove_dir_all(folder).unwrap();
+    }
+
+    #[test]
+    fn passwords_are_not_repeated_in_messages() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+    }
+}

@@ -1,0 +1,67 @@
+//! The SPA bundle (`settings.dist`): real files as they are, and `index.html` for every other path
+//! so deep links such as `/numbers/123` load the app. When the bundle is not built, a plain page
+//! says how to build it (the API keeps working).
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use tower::ServiceExt as _;
+use tower_http::services::ServeDir;
+
+use crate::state::AppState;
+
+pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")], "Method not allowed").into_response();
+    }
+    let dist = state.settings.dist.clone();
+    let index_file = dist.join("index.html");
+    let index = match tokio::fs::read_to_string(&index_file).await {
+        Ok(index) => index,
+        Err(_) => return bundle_not_built(&state),
+    };
+    let path = request.uri().path();
+    if path != "/" && path != "/index.html" {
+        let files = ServeDir::new(&dist).append_index_html_on_directories(false);
+        match files.oneshot(request).await {
+            Ok(response) if response.status() != StatusCode::NOT_FOUND => return response.map(Body::new),
+            Ok(_) => {}
+            Err(infallible) => match infallible {},
+        }
+    }
+    index_page(index, &state.settings.base_path)
+}
+
+/// `index.html`, revalidated on every load so a new bundle is picked up at once (its assets have
+/// hashed names and may be cached). Under a base path, `<base href="/">` points at the base.
+fn index_page(index: String, base_path: &str) -> Response {
+    let index = if base_path.is_empty() {
+        index
+    } else {
+        index.replacen("<base href=\"/\"", &format!("<base href=\"{base_path}/\""), 1)
+    };
+    let mut response = Html(index).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn bundle_not_built(state: &AppState) -> Response {
+    let dist = html_escape(&state.settings.dist.display().to_string());
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>wadesk: bundle not built</title></head>\n\
+         <body><main data-testid=\"page-not-built\">\n\
+         <h1>The wadesk web app is not built yet</h1>\n\
+         <p>The server is running and its API answers, but there is no <code>index.html</code> in <code>{dist}</code>.</p>\n\
+         <p>Build the bundle with <code>cargo xtask run</code> (builds and serves), or <code>trunk build --release</code> \
+         at the repository root, or point <code>--dist</code> / <code>WADESK_DIST</code> at a built bundle.</p>\n\
+         </main></body></html>\n"
+    );
+    let mut response = Html(page).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
