@@ -1,4 +1,6 @@
-//! The Numbers page. (Placeholder until the onboarding work, issue 3, fills it.)
+//! The Numbers page. (Being written.)
+
+pub mod parts;
 
 use leptos::prelude::*;
 

@@ -1,0 +1,145 @@
+//! Binding a WABA and number by hand (seed 003 `account/bind`), for businesses that created
+//! their assets in Meta Business Suite, with the webhook settings they must paste there.
+
+use api_types::{BindRequest, FieldError};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::api::{describe_field_error, whatsapp, use_api, ApiError};
+use crate::components::form_field::FormField;
+use crate::i18n::use_i18n;
+use crate::pages::numbers::parts::WebhookSettingsBlock;
+use crate::state::navigation::app_href;
+use crate::state::session::use_session;
+
+/// Meta's ids are digits; letters, `-` and `_` are let through for other providers' ids. The
+/// server validates again; this only answers obvious mistakes before a round trip.
+fn check_id(field: &str, value: &str) -> Option<FieldError> {
+    let value = value.trim();
+    if value.is_empty() {
+        Some(FieldError::new(field, "required", "required"))
+    } else if value.len() > 64 || !value.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_') {
+        Some(FieldError::new(field, "invalid", "letters and digits only"))
+    } else {
+        None
+    }
+}
+
+fn check_phone_number(value: &str) -> Option<FieldError> {
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let allowed = value.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'));
+    (!value.trim().is_empty() && (!allowed || !(6..=20).contains(&digits)))
+        .then(|| FieldError::new("phoneNumber", "invalid", "not a phone number"))
+}
+
+/// The manual bind card.
+#[component]
+pub fn ManualBindCard(
+    /// False for agents: only admins may bind.
+    #[prop(into)]
+    allowed: Signal<bool>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let api = use_api();
+    let session = use_session();
+    let waba_id = RwSignal::new(String::new());
+    let phone_number_id = RwSignal::new(String::new());
+    let phone_number = RwSignal::new(String::new());
+    let local_errors = RwSignal::new(Vec::<FieldError>::new());
+
+    let bind = Action::new_local(move |request: &BindRequest| {
+        let request = request.clone();
+        async move { whatsapp::bind_account(api, &request).await }
+    });
+
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let errors: Vec<FieldError> = [
+            check_id("wabaId", &waba_id.get_untracked()),
+            check_id("phoneNumberId", &phone_number_id.get_untracked()),
+            check_phone_number(&phone_number.get_untracked()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        local_errors.set(errors.clone());
+        if !errors.is_empty() || bind.pending().get_untracked() {
+            return;
+        }
+        let account_name = session.with_user(|user| user.map(|user| user.account_name.clone())).unwrap_or_default();
+        let phone = phone_number.get_untracked().trim().to_owned();
+        bind.dispatch(BindRequest {
+            account_name,
+            waba_id: waba_id.get_untracked().trim().to_owned(),
+            phone_number_id: phone_number_id.get_untracked().trim().to_owned(),
+            phone_number: (!phone.is_empty()).then_some(phone),
+        });
+    };
+
+    let server_error = move || bind.value().with(|value| value.as_ref().and_then(|result| result.as_ref().err().cloned()));
+    let field_error = move |field: &'static str| {
+        Signal::derive(move || {
+            let local = local_errors.with(|errors| errors.iter().find(|error| error.field == field).cloned());
+            local
+                .or_else(|| server_error().and_then(|error| error.field_error(field).cloned()))
+                .map(|error| describe_field_error(&error, i18n))
+        })
+    };
+    let general_error = move || {
+        server_error()
+            .filter(|error| !matches!(error, ApiError::Validation { field_errors, .. } if !field_errors.is_empty()))
+            .map(|error| error.describe(i18n))
+    };
+    let succeeded = move || bind.value().with(|value| matches!(value, Some(Ok(()))));
+
+    view! {
+        <section class="card onboarding-card bind-card" aria-labelledby="bind-title">
+            <div class="card-icon card-icon-manual" aria-hidden="true">"#"</div>
+            <h2 class="card-title" id="bind-title">{move || i18n.t("onboarding.bind.title")}</h2>
+            <p class="card-text">{move || i18n.t("onboarding.bind.text")}</p>
+            <form class="bind-form" on:submit=submit novalidate=true>
+                <div class="bind-fields">
+                    <FormField name="wabaId" label_key="onboarding.bind.waba_id" testid="bind-waba-id" value=waba_id error=field_error("wabaId") />
+                    <FormField
+                        name="phoneNumberId"
+                        label_key="onboarding.bind.phone_number_id"
+                        testid="bind-phone-number-id"
+                        value=phone_number_id
+                        error=field_error("phoneNumberId")
+                    />
+                    <FormField
+                        name="phoneNumber"
+                        label_key="onboarding.bind.phone_number"
+                        testid="bind-phone-number"
+                        input_type="tel"
+                        value=phone_number
+                        error=field_error("phoneNumber")
+                        hint_key="onboarding.bind.phone_number_hint"
+                    />
+                </div>
+                {move || general_error().map(|message| view! {
+                    <p class="inline-error" role="alert" data-testid="bind-error">{message}</p>
+                })}
+                <Show when=succeeded>
+                    <p class="notice notice-good" data-testid="bind-success">
+                        {move || i18n.t("onboarding.bind.success")} " "
+                        <A href=app_href("/numbers") attr:data-testid="bind-go-numbers">{move || i18n.t("onboarding.go_numbers")}</A>
+                    </p>
+                </Show>
+                <button
+                    type="submit"
+                    class="button button-primary"
+                    data-testid="bind-submit"
+                    disabled=move || bind.pending().get() || !allowed.get()
+                >
+                    {move || if bind.pending().get() { i18n.t("onboarding.bind.submitting") } else { i18n.t("onboarding.bind.submit") }}
+                </button>
+            </form>
+            <details class="webhook-details" open=true>
+                <summary>{move || i18n.t("onboarding.bind.webhook_title")}</summary>
+                <p class="card-text">{move || i18n.t("onboarding.bind.webhook_text")}</p>
+                <WebhookSettingsBlock />
+            </details>
+        </section>
+    }
+}
