@@ -1,12 +1,244 @@
-//! The Numbers page. (Being written.)
+//! The Numbers page: the account's WhatsApp business accounts and their numbers, kept live by
+//! refetching every few seconds, with registration retry, removal and per-number settings.
+//!
+//! Rows are keyed by number id and read the latest data from one signal, so a refetch updates
+//! badges in place without closing an open settings panel or dialog, and a failed refetch keeps
+//! the last list on screen under an error (never an empty list).
 
 pub mod parts;
+mod row;
 
+use std::time::Duration;
+
+use api_types::{NumberDetails, WabaInfo};
+use leptos::leptos_dom::helpers::set_interval_with_handle;
 use leptos::prelude::*;
+use leptos_router::components::A;
 
-use crate::components::not_built::NotBuiltYet;
+use crate::api::{whatsapp, use_api, ApiClient, ApiError};
+use crate::i18n::use_i18n;
+use crate::state::navigation::app_href;
+use crate::state::session::use_session;
+use row::NumberRow;
+
+/// How often the list is refreshed while the page is open.
+const REFRESH_INTERVAL: Duration = Duration::from_secs(3);
+
+/// One WABA and the ids of its numbers, in display order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WabaGroup {
+    pub waba_id: String,
+    pub waba_name: String,
+    /// `None` when the WABA is known only through its numbers.
+    pub waba_status: Option<String>,
+    pub phone_number_ids: Vec<String>,
+}
+
+/// What the page shows: WABAs in the order the server lists them, then any WABA known only
+/// from a number; and every number's details.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NumbersOverview {
+    pub groups: Vec<WabaGroup>,
+    pub numbers: Vec<NumberDetails>,
+}
+
+impl NumbersOverview {
+    pub fn build(wabas: Vec<WabaInfo>, numbers: Vec<NumberDetails>) -> NumbersOverview {
+        let mut groups: Vec<WabaGroup> = wabas
+            .into_iter()
+            .map(|waba| WabaGroup {
+                waba_id: waba.waba_id,
+                waba_name: waba.waba_name,
+                waba_status: Some(waba.waba_status),
+                phone_number_ids: Vec::new(),
+            })
+            .collect();
+        for number in &numbers {
+            match groups.iter_mut().find(|group| group.waba_id == number.waba_id) {
+                Some(group) => group.phone_number_ids.push(number.phone_number_id.clone()),
+                None => groups.push(WabaGroup {
+                    waba_id: number.waba_id.clone(),
+                    waba_name: number.waba_name.clone(),
+                    waba_status: None,
+                    phone_number_ids: vec![number.phone_number_id.clone()],
+                }),
+            }
+        }
+        NumbersOverview { groups, numbers }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    pub fn number(&self, phone_number_id: &str) -> Option<&NumberDetails> {
+        self.numbers.iter().find(|number| number.phone_number_id == phone_number_id)
+    }
+}
+
+async fn load_overview(api: ApiClient, account_name: String) -> Result<NumbersOverview, ApiError> {
+    let wabas = whatsapp::waba_info(api, &account_name).await?;
+    let numbers = whatsapp::list_numbers(api).await?;
+    Ok(NumbersOverview::build(wabas, numbers))
+}
+
+fn waba_status_tone(status: &str) -> &'static str {
+    match status {
+        "APPROVED" | "ACTIVE" | "VERIFIED" => "good",
+        "PENDING" | "IN_REVIEW" => "warn",
+        "REJECTED" | "DISABLED" | "BANNED" | "RESTRICTED" => "bad",
+        _ => "muted",
+    }
+}
+
+/// Shared by the rows: the latest data, and a way to ask for fresh data now.
+#[derive(Debug, Clone, Copy)]
+pub struct NumbersPageState {
+    pub overview: RwSignal<Option<NumbersOverview>>,
+    refetch: Callback<()>,
+    /// What was removed last, with what the business must still do on Meta's side.
+    pub removed: RwSignal<Option<api_types::RemovedNumber>>,
+}
+
+impl NumbersPageState {
+    pub fn refresh(&self) {
+        self.refetch.run(());
+    }
+}
 
 #[component]
 pub fn NumbersPage() -> impl IntoView {
-    view! { <NotBuiltYet title_key="nav.numbers" /> }
+    let i18n = use_i18n();
+    let api = use_api();
+    let session = use_session();
+    let account_name = move || session.with_user(|user| user.map(|user| user.account_name.clone()).unwrap_or_default());
+
+    let numbers = LocalResource::new(move || load_overview(api, account_name()));
+    let overview = RwSignal::new(None::<NumbersOverview>);
+    let load_error = RwSignal::new(None::<ApiError>);
+    Effect::new(move |_| match numbers.get() {
+        Some(Ok(fresh)) => {
+            load_error.set(None);
+            if overview.with_untracked(|current| current.as_ref() != Some(&fresh)) {
+                overview.set(Some(fresh));
+            }
+        }
+        Some(Err(error)) => load_error.set(Some(error)),
+        None => {}
+    });
+    if let Ok(interval) = set_interval_with_handle(move || numbers.refetch(), REFRESH_INTERVAL) {
+        on_cleanup(move || interval.clear());
+    }
+    let state = NumbersPageState {
+        overview,
+        refetch: Callback::new(move |_| numbers.refetch()),
+        removed: RwSignal::new(None),
+    };
+    provide_context(state);
+
+    let group_ids = move || overview.with(|overview| {
+        overview.as_ref().map(|overview| overview.groups.iter().map(|group| group.waba_id.clone()).collect::<Vec<_>>()).unwrap_or_default()
+    });
+
+    view! {
+        <section class="page numbers-page" data-testid="numbers-page">
+            <header class="page-header page-header-row">
+                <div>
+                    <h1 class="page-title">{move || i18n.t("numbers.title")}</h1>
+                    <p class="page-subtitle">{move || i18n.t("numbers.subtitle")}</p>
+                </div>
+                <A href=app_href("/onboarding") attr:class="button button-primary" attr:data-testid="numbers-connect-link">
+                    {move || i18n.t("numbers.connect")}
+                </A>
+            </header>
+            {move || load_error.get().map(|error| view! {
+                <div class="notice notice-bad numbers-error" role="alert" data-testid="numbers-error">
+                    <span>
+                        {if overview.with(Option::is_some) { i18n.t("numbers.error.stale") } else { i18n.t("numbers.error.load") }}
+                        " " {error.describe(i18n)}
+                    </span>
+                    <button type="button" class="button button-small button-secondary" data-testid="numbers-retry" on:click=move |_| numbers.refetch()>
+                        {i18n.t("numbers.retry")}
+                    </button>
+                </div>
+            })}
+            {move || state.removed.get().map(|removed| view! {
+                <div class="notice notice-info" role="status" data-testid="remove-done">
+                    <p><strong>{i18n.tf("numbers.removed.title", &[("id", &removed.phone_number_id)])}</strong></p>
+                    <p>{i18n.t("numbers.removed.meta_steps")}</p>
+                    {removed.waba_unbound.then(|| view! { <p>{i18n.t("numbers.removed.waba_unbound")}</p> })}
+                    <button type="button" class="button button-small button-ghost" data-testid="remove-done-dismiss" on:click=move |_| state.removed.set(None)>
+                        {i18n.t("numbers.dismiss")}
+                    </button>
+                </div>
+            })}
+            <Show when=move || overview.with(Option::is_none) && load_error.with(Option::is_none)>
+                <div class="loading-block" data-testid="numbers-loading">
+                    <span class="spinner" aria-hidden="true"></span>
+                    {move || i18n.t("numbers.loading")}
+                </div>
+            </Show>
+            <Show when=move || overview.with(|overview| overview.as_ref().is_some_and(NumbersOverview::is_empty))>
+                <div class="empty-state" data-testid="numbers-empty">
+                    <div class="empty-state-icon" aria-hidden="true">"📱"</div>
+                    <p class="empty-state-text">{move || i18n.t("numbers.empty")}</p>
+                    <A href=app_href("/onboarding") attr:class="button button-primary" attr:data-testid="numbers-empty-onboarding">
+                        {move || i18n.t("numbers.empty.action")}
+                    </A>
+                </div>
+            </Show>
+            <div class="waba-list">
+                <For each=group_ids key=|waba_id| waba_id.clone() let:waba_id>
+                    <WabaCard waba_id=waba_id />
+                </For>
+            </div>
+        </section>
+    }
+}
+
+/// One WhatsApp business account and its numbers.
+#[component]
+fn WabaCard(waba_id: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let state = expect_context::<NumbersPageState>();
+    let group = {
+        let waba_id = waba_id.clone();
+        Memo::new(move |_| {
+            state.overview.with(|overview| {
+                overview.as_ref().and_then(|overview| overview.groups.iter().find(|group| group.waba_id == waba_id).cloned())
+            })
+        })
+    };
+    let waba_status = move || group.with(|group| group.as_ref().and_then(|group| group.waba_status.clone()));
+    let number_ids = move || group.with(|group| group.as_ref().map(|group| group.phone_number_ids.clone()).unwrap_or_default());
+    let waba_id_text = waba_id.clone();
+    view! {
+        <section class="card waba-card" data-testid="waba-card" data-waba-id=waba_id.clone()>
+            <header class="waba-header">
+                <div>
+                    <h2 class="waba-name" data-testid="waba-name">
+                        {move || group.with(|group| group.as_ref().map(|group| group.waba_name.clone()).unwrap_or_default())}
+                    </h2>
+                    <p class="waba-id muted">{move || i18n.tf("numbers.waba.id", &[("id", &waba_id_text)])}</p>
+                </div>
+                <span
+                    class=move || format!("badge badge-{}", waba_status().as_deref().map(waba_status_tone).unwrap_or("muted"))
+                    data-testid="waba-status"
+                    data-status=move || waba_status().unwrap_or_default()
+                >
+                    {move || waba_status().unwrap_or_else(|| i18n.t("numbers.waba.status_unknown").to_owned())}
+                </span>
+            </header>
+            <Show
+                when=move || group.with(|group| group.as_ref().is_some_and(|group| !group.phone_number_ids.is_empty()))
+                fallback=move || view! { <p class="muted waba-no-numbers" data-testid="waba-no-numbers">{move || i18n.t("numbers.waba.no_numbers")}</p> }
+            >
+                <ul class="number-list">
+                    <For each=number_ids key=|id| id.clone() let:phone_number_id>
+                        <NumberRow phone_number_id=phone_number_id />
+                    </For>
+                </ul>
+            </Show>
+        </section>
+    }
 }
