@@ -139,7 +139,8 @@ pub struct StoredDelivery {
 pub async fn store_delivery(db: &AnyPool, provider: Provider, body: &[u8]) -> Result<StoredDelivery, sqlx::Error> {
     let body_sha256 = hex::encode(Sha256::digest(body));
     // JSON is UTF-8; anything else is kept as readable as it goes and will be unprocessable.
-    let body = String::from_utf8_lossy(body).into_owned();
+    // PostgreSQL TEXT cannot hold NUL, and no JSON text contains a raw one.
+    let body = String::from_utf8_lossy(body).replace('\0', "\u{FFFD}");
     let event_id = store::store_webhook_event(db, provider.as_str(), &body, &body_sha256).await?;
     Ok(StoredDelivery { event_id, provider, body, body_sha256 })
 }

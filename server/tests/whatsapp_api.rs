@@ -1,0 +1,19 @@
+//! The WhatsApp API over real HTTP, each test on SQLite and (when `WADESK_TEST_POSTGRES_URL` is
+//! set) PostgreSQL, in sandbox mode: the seed 003 accounts API, Embedded Signup completion (cloud
+//! and coexistence), the Numbers routes, webhooks, and the sandbox's stand-in Facebook pages.
+
+mod common;
+
+#[path = "whatsapp_api/support.rs"]
+mod support;
+
+#[path = "whatsapp_api/accounts.rs"]
+mod whatsapp_accounts;
+#[path = "whatsapp_api/numbers.rs"]
+mod whatsapp_numbers;
+#[path = "whatsapp_api/sandbox_facebook.rs"]
+mod whatsapp_sandbox_facebook;
+#[path = "whatsapp_api/signup.rs"]
+mod whatsapp_signup;
+#[path = "whatsapp_api/webhooks.rs"]
+mod whatsapp_webhooks;

@@ -1,0 +1,175 @@
+//! Webhooks over HTTP: Meta's and YCloud's signatures over the raw body, store-before-acknowledge,
+//! unreadable bodies, duplicates, offboarding, quality updates, removed numbers.
+
+use std::time::{Duration, Instant};
+
+use api_types::ErrorCode;
+use serde_json::{json, Value};
+use wadesk_server::whatsapp::webhooks::signature::{meta_signature, ycloud_signature};
+
+use crate::both_stores;
+use crate::common::*;
+use crate::support::*;
+
+const APP_SECRET: &str = "test-app-secret";
+
+fn with_secrets(settings: &mut wadesk_server::Settings) {
+    settings.meta_app_secret = Some(APP_SECRET.to_owned());
+    settings.ycloud_webhook_secrets = vec!["old-ycloud-secret".to_owned(), "new-ycloud-secret".to_owned()];
+}
+
+async fn post_raw(server: &TestServer, path: &str, body: &[u8], headers: &[(&str, String)]) -> Reply {
+    let mut request = server.client.post(format!("{}{path}", server.url)).header("content-type", "application/json").body(body.to_vec());
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    Reply::read(request.send().await.unwrap()).await
+}
+
+async fn post_meta(server: &TestServer, payload: &Value) -> Reply {
+    let body = payload.to_string();
+    post_raw(server, "/webhooks/meta", body.as_bytes(), &[("x-hub-signature-256", meta_signature(APP_SECRET, body.as_bytes()))]).await
+}
+
+fn meta_envelope(field: &str, value: Value) -> Value {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": ACME_WABA, "changes": [{"field": field, "value": value}]}]})
+}
+
+fn body_hash(body: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(body))
+}
+
+async fn state_of_delivery(server: &TestServer, body: &[u8]) -> String {
+    let db = database(server).await;
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let state = text_of(&db, "SELECT state FROM webhook_events WHERE body_sha256 = $1 ORDER BY received_at", &body_hash(body)).await;
+        match state.as_deref() {
+            Some("pending") | None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            _ => return state.unwrap_or_default(),
+        }
+    }
+}
+
+both_stores! {
+    async fn meta_deliveries_are_checked_over_the_raw_body(server, with_secrets) {
+        let body = br#"{"object":"whatsapp_business_account","entry":[]}"#;
+        let good = meta_signature(APP_SECRET, body);
+        let accepted = post_raw(&server, "/webhooks/meta", body, &[("x-hub-signature-256", good.clone())]).await;
+        assert_eq!(accepted.status, 200, "{}", accepted.body);
+        // Stored before the acknowledgement went out.
+        let db = database(&server).await;
+        assert_eq!(count_of(&db, "SELECT COUNT(*) FROM webhook_events WHERE body_sha256 = $1", &body_hash(body)).await, 1);
+
+        let tampered: &[u8] = br#"{"object":"whatsapp_business_account","entry":[{}]}"#;
+        post_raw(&server, "/webhooks/meta", tampered, &[("x-hub-signature-256", good.clone())]).await.assert_error(401, ErrorCode::Unauthorized);
+        let wrong_key = meta_signature("another-secret", body);
+        post_raw(&server, "/webhooks/meta", body, &[("x-hub-signature-256", wrong_key)]).await.assert_error(401, ErrorCode::Unauthorized);
+        let missing = post_raw(&server, "/webhooks/meta", body, &[]).await;
+        missing.assert_error(401, ErrorCode::Unauthorized);
+        assert!(missing.message().contains("missing"), "{}", missing.message());
+        post_raw(&server, "/webhooks/meta", body, &[("x-hub-signature-256", "sha256=zz".to_owned())]).await.assert_error(401, ErrorCode::Unauthorized);
+        // Refused deliveries are not stored.
+        assert_eq!(count_of(&db, "SELECT COUNT(*) FROM webhook_events WHERE body_sha256 = $1", &body_hash(tampered)).await, 0);
+    }
+
+    async fn without_an_app_secret_nothing_is_accepted(server) {
+        let body = br#"{"entry":[]}"#;
+        let reply = post_raw(&server, "/webhooks/meta", body, &[("x-hub-signature-256", meta_signature("guess", body))]).await;
+        reply.assert_error(401, ErrorCode::Unauthorized);
+    }
+
+    async fn an_unreadable_body_is_stored_acknowledged_and_marked(server, with_secrets) {
+        let body = b"{this is not json";
+        let reply = post_raw(&server, "/webhooks/meta", body, &[("x-hub-signature-256", meta_signature(APP_SECRET, body))]).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(state_of_delivery(&server, body).await, "unprocessable");
+    }
+
+    async fn partner_removed_disconnects_and_quality_updates_apply(server, with_secrets) {
+        let admin = server.admin_client().await;
+        sign_up_number(&server, &admin, ACME_WABA, ACME_NUMBER, "cloud").await;
+        number_until(&server, &admin, ACME_NUMBER, "CONNECTED", |number| number["status"] == "CONNECTED").await;
+
+        let quality = meta_envelope("phone_number_quality_update", json!({"display_phone_number": "15550100",
+            "event": "FLAGGED", "current_limit": "TIER_1K", "max_daily_conversations_per_business": "TIER_2K"}));
+        assert_eq!(post_meta(&server, &quality).await.status, 200);
+        number_until(&server, &admin, ACME_NUMBER, "FLAGGED with TIER_2K", |number| {
+            number["status"] == "FLAGGED" && number["messageLimit"] == "TIER_2K"
+        })
+        .await;
+
+        let removed = meta_envelope("account_update", json!({"event": "PARTNER_REMOVED",
+            "waba_info": {"waba_id": ACME_WABA, "owner_business_id": "3000000000000001"},
+            "disconnection_info": {"reason": "PRIMARY_INACTIVITY"}}));
+        assert_eq!(post_meta(&server, &removed).await.status, 200);
+        number_until(&server, &admin, ACME_NUMBER, "DISCONNECTED", |number| number["status"] == "DISCONNECTED").await;
+    }
+
+    async fn a_redelivered_history_chunk_counts_once(server, with_secrets) {
+        let admin = server.admin_client().await;
+        sign_up_number(&server, &admin, BAKERY_WABA, BAKERY_NUMBER, "coexistence").await;
+        let synced = number_until(&server, &admin, BAKERY_NUMBER, "history done", |number| number["sync"]["history"] == "COMPLETED").await;
+        let before = synced["sync"]["historyMessagesImported"].as_u64().unwrap();
+        let chunk = json!({"object": "whatsapp_business_account", "entry": [{"id": BAKERY_WABA, "changes": [{"field": "history", "value": {
+            "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550102", "phone_number_id": BAKERY_NUMBER},
+            "history": [{"metadata": {"phase": 2, "chunk_order": 9, "progress": 100},
+                "threads": [{"id": "14155550105", "messages": [{"id": "wamid.extra.1"}, {"id": "wamid.extra.2"}]}]}]}}]}]});
+        let body = chunk.to_string();
+        assert_eq!(post_meta(&server, &chunk).await.status, 200);
+        assert_eq!(post_meta(&server, &chunk).await.status, 200);
+        let db = database(&server).await;
+        let deadline = Instant::now() + SETTLE;
+        while count_of(&db, "SELECT COUNT(*) FROM webhook_events WHERE body_sha256 = $1 AND state <> 'pending'", &body_hash(body.as_bytes())).await < 2 {
+            assert!(Instant::now() < deadline, "the deliveries were never processed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let after = server.post_as(&admin, "/whatsapp/numbers/get", &json!({"phoneNumberId": BAKERY_NUMBER})).await;
+        assert_eq!(after.data()["sync"]["historyMessagesImported"].as_u64().unwrap(), before + 2);
+        assert_eq!(count_of(&db, "SELECT COUNT(*) FROM webhook_events WHERE body_sha256 = $1 AND state = 'duplicate'", &body_hash(body.as_bytes())).await, 1);
+    }
+
+    async fn deliveries_for_a_removed_number_are_acknowledged_and_ignored(server, with_secrets) {
+        let admin = server.admin_client().await;
+        sign_up_number(&server, &admin, ACME_WABA, ACME_NUMBER, "cloud").await;
+        server.post_as(&admin, "/whatsapp/numbers/remove", &json!({"phoneNumberId": ACME_NUMBER})).await.data();
+        let quality = meta_envelope("phone_number_quality_update", json!({"display_phone_number": "15550100", "event": "FLAGGED"}));
+        let reply = post_meta(&server, &quality).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(state_of_delivery(&server, quality.to_string().as_bytes()).await, "ignored");
+    }
+
+    async fn ycloud_signatures_rotate_and_expire(server, with_secrets) {
+        let admin = server.admin_client().await;
+        sign_up_number(&server, &admin, ACME_WABA, ACME_NUMBER, "cloud").await;
+        number_until(&server, &admin, ACME_NUMBER, "CONNECTED", |number| number["status"] == "CONNECTED").await;
+        let event = json!({"id": "evt_1", "type": "whatsapp.phone_number.quality_updated", "apiVersion": "v2",
+            "createTime": "2026-11-25T00:00:00Z", "whatsappPhoneNumber": {"id": ACME_NUMBER, "wabaId": ACME_WABA,
+            "qualityRating": "YELLOW", "messagingLimit": "TIER_1K", "status": "CONNECTED"}});
+        let body = event.to_string();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let signed = |secret: &str, at: i64| vec![("ycloud-signature", ycloud_signature(secret, at, body.as_bytes()))];
+
+        let reply = post_raw(&server, "/webhooks/ycloud", body.as_bytes(), &signed("old-ycloud-secret", now)).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        number_until(&server, &admin, ACME_NUMBER, "YELLOW", |number| number["qualityRating"] == "YELLOW").await;
+        let reply = post_raw(&server, "/webhooks/ycloud", body.as_bytes(), &signed("new-ycloud-secret", now - 60)).await;
+        assert_eq!(reply.status, 200);
+
+        let stale = post_raw(&server, "/webhooks/ycloud", body.as_bytes(), &signed("new-ycloud-secret", now - 301)).await;
+        stale.assert_error(401, ErrorCode::Unauthorized);
+        assert!(stale.message().contains("too old"), "{}", stale.message());
+        post_raw(&server, "/webhooks/ycloud", body.as_bytes(), &signed("retired-secret", now)).await.assert_error(401, ErrorCode::Unauthorized);
+        post_raw(&server, "/webhooks/ycloud", body.as_bytes(), &[]).await.assert_error(401, ErrorCode::Unauthorized);
+        let tampered = body.replace("YELLOW", "GREEN");
+        post_raw(&server, "/webhooks/ycloud", tampered.as_bytes(), &signed("new-ycloud-secret", now)).await.assert_error(401, ErrorCode::Unauthorized);
+    }
+
+    async fn the_configured_verify_token_passes_the_handshake(server, |settings| settings.webhook_verify_token = Some("configured-token".to_owned())) {
+        let url = format!("{}/webhooks/meta?hub.mode=subscribe&hub.verify_token=configured-token&hub.challenge=42", server.url);
+        let response = server.client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), "42");
+    }
+}
