@@ -58,7 +58,7 @@ fn announce(server: &RunningServer, admin_email: &str) {
             ]);
         }
         Some(FirstAdmin { account_name, email, generated_password: None }) => {
-            println!("First run: created account {account_name} with admin {email} (password from WADESK_ADMIN_PASSWORD)");
+            println!("First run: created account {account_name} with admin {email} (password from --admin-password or WADESK_ADMIN_PASSWORD)");
         }
         None => println!("Admin login: {admin_email} (created on first run)"),
     }

@@ -117,7 +117,7 @@ both_stores! {
         assert_eq!(config.facebook.config_id, "cfg-42");
         assert_eq!(config.facebook.coexistence_config_id, "cfg-42");
         assert_eq!(config.facebook.sdk_url, "/sandbox/facebook/sdk.js");
-        assert_eq!(config.trusted_origins, [server.origin.clone()]);
+        assert_eq!(config.trusted_origins, std::slice::from_ref(&server.origin));
         assert_eq!(config.languages, ["en", "zh-CN"]);
     }
 
