@@ -274,3 +274,114 @@ async fn whatsapp_ycloud_relays_meta_errors() {
         .unwrap_err();
     assert_eq!(error.to_string(), "YCloud refused the registration: Account register deregister rate limit exceeded");
 }
+
+// ---- The whole server in live mode, its upstream being the local fake ----
+
+mod common;
+
+use common::{Store, TestServer};
+
+/// A Graph API that knows one WABA with two numbers; the second one's registration is refused.
+fn live_graph(request: &Recorded) -> Answer {
+    match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/v23.0/oauth/access_token") => answer(200, json!({"access_token": "EAAG-live-token", "token_type": "bearer"})),
+        ("GET", "/v23.0/1000000000000001") => answer(200, json!({"id": "1000000000000001", "name": "Live Shop", "account_review_status": "APPROVED"})),
+        ("GET", "/v23.0/2000000000000001") | ("GET", "/v23.0/2000000000000002") => {
+            let id = request.path.rsplit('/').next().unwrap();
+            answer(200, json!({"id": id, "display_phone_number": "+1 555-0199", "verified_name": "Live Shop",
+                "status": "CONNECTED", "quality_rating": "GREEN", "messaging_limit_tier": "TIER_2K"}))
+        }
+        ("POST", "/v23.0/2000000000000002/register") => answer(400, json!({"error": {"message": "(#133016) Account register deregister rate limit exceeded",
+            "type": "OAuthException", "code": 133016}})),
+        ("POST", _) => answer(200, json!({"success": true})),
+        _ => answer(404, json!({"error": {"message": "Unsupported get request", "type": "GraphMethodException", "code": 100}})),
+    }
+}
+
+async fn live_meta_scenario(store: Store) {
+    let graph = FakeUpstream::start(live_graph).await;
+    let graph_url = graph.url.clone();
+    let Some(server) = TestServer::start(store, |settings| {
+        settings.mode = wadesk_server::Mode::Live;
+        settings.upstream = wadesk_server::settings::UpstreamKind::Meta;
+        settings.upstream_url = Some(graph_url);
+        settings.secret_key = Some("a live secret key for tests".to_owned());
+        settings.meta_app_id = "app-live".to_owned();
+        settings.meta_app_secret = Some("live-app-secret".to_owned());
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = server.admin_client().await;
+    let complete = |phone: &str| json!({"code": "live-code", "wabaId": "1000000000000001", "phoneNumberId": phone, "flow": "cloud"});
+
+    let done = server.post_as(&admin, "/whatsapp/signup/complete", &complete("2000000000000001")).await;
+    let done = done.data();
+    assert_eq!(done["waba"]["wabaName"], "Live Shop");
+    assert_eq!(done["number"]["status"], "CONNECTED", "read back from Meta after registering");
+    assert_eq!(done["number"]["messageLimit"], "TIER_2K");
+    let requests = graph.requests();
+    let register = requests.iter().find(|request| request.path == "/v23.0/2000000000000001/register").expect("registered");
+    let register: Value = serde_json::from_str(&register.body).unwrap();
+    assert_eq!(register["messaging_product"], "whatsapp");
+    let pin = register["pin"].as_str().unwrap();
+    assert!(pin.len() == 6 && pin.bytes().all(|byte| byte.is_ascii_digit()), "{pin}");
+    assert!(requests.iter().any(|request| request.path == "/v23.0/1000000000000001/subscribed_apps"));
+    assert!(requests.iter().skip(1).all(|request| request.headers["authorization"] == "Bearer EAAG-live-token"));
+
+    let refused = server.post_as(&admin, "/whatsapp/signup/complete", &complete("2000000000000002")).await;
+    refused.assert_error(502, ErrorCode::UpstreamError);
+    assert_eq!(refused.message(), "Meta refused the registration: (#133016) Account register deregister rate limit exceeded");
+    // Bound, with the failed attempt counted: the Numbers page offers a retry.
+    let number = server.post_as(&admin, "/whatsapp/numbers/get", &json!({"phoneNumberId": "2000000000000002"})).await;
+    assert_eq!(number.data()["registration"]["attemptsInWindow"], 1);
+}
+
+#[tokio::test]
+async fn whatsapp_live_meta_signup_through_the_server_sqlite() {
+    live_meta_scenario(Store::Sqlite).await;
+}
+
+#[tokio::test]
+async fn whatsapp_live_meta_signup_through_the_server_postgres() {
+    live_meta_scenario(Store::Postgres).await;
+}
+
+#[tokio::test]
+async fn whatsapp_live_ycloud_bind_names_unknown_ids() {
+    let ycloud_fake = FakeUpstream::start(|request| match request.path.as_str() {
+        "/v2/whatsapp/businessAccounts/1000000000000001" => answer(200, json!({"id": "1000000000000001", "name": "YC Shop", "accountReviewStatus": "APPROVED"})),
+        "/v2/whatsapp/phoneNumbers" => answer(200, json!({"items": [{"id": "2000000000000001", "phoneNumber": "+15550100",
+            "displayPhoneNumber": "+1 555-0100", "verifiedName": "YC Shop", "status": "CONNECTED", "qualityRating": "GREEN", "messagingLimit": "TIER_1K"}]})),
+        _ => answer(404, json!({"error": {"status": 404, "code": "NOT_FOUND", "message": "The requested resource does not exist."}})),
+    })
+    .await;
+    let url = ycloud_fake.url.clone();
+    let server = TestServer::start(Store::Sqlite, |settings| {
+        settings.mode = wadesk_server::Mode::Live;
+        settings.upstream = wadesk_server::settings::UpstreamKind::Ycloud;
+        settings.upstream_url = Some(url);
+        settings.secret_key = Some("a live secret key for tests".to_owned());
+        settings.ycloud_api_key = Some("yc-live-key".to_owned());
+    })
+    .await
+    .unwrap();
+    let admin = server.admin_client().await;
+    let bind = |waba: &str, phone: &str| json!({"accountName": "wadesk", "wabaId": waba, "phoneNumberId": phone});
+
+    let unknown_waba = server.post_as(&admin, "/whatsapp/account/bind", &bind("1000000000000009", "2000000000000001")).await;
+    unknown_waba.assert_error(400, ErrorCode::Validation);
+    assert_eq!(unknown_waba.field_errors(), [("wabaId".to_owned(), "not_found".to_owned())]);
+    let unknown_number = server.post_as(&admin, "/whatsapp/account/bind", &bind("1000000000000001", "2000000000000009")).await;
+    assert_eq!(unknown_number.field_errors(), [("phoneNumberId".to_owned(), "not_found".to_owned())]);
+
+    let bound = server.post_as(&admin, "/whatsapp/account/bind", &bind("1000000000000001", "2000000000000001")).await;
+    let bound = bound.data();
+    assert_eq!(bound["status"], "CONNECTED", "live numbers keep the status the provider reports");
+    assert_eq!(bound["displayPhoneNumber"], "+1 555-0100");
+    assert!(ycloud_fake.requests().iter().all(|request| request.headers["x-api-key"] == "yc-live-key"));
+    // No sandbox pages in live mode.
+    let sdk = server.client.get(format!("{}/sandbox/facebook/sdk.js", server.url)).send().await.unwrap();
+    assert_eq!(sdk.status(), 404);
+}

@@ -158,3 +158,24 @@ both_stores! {
             .assert_error(401, ErrorCode::Unauthorized);
     }
 }
+
+both_stores! {
+    async fn every_whatsapp_route_is_in_the_openapi_document(server) {
+        let document = server.get("/intwa-api/openapi.json").await;
+        let paths = document.body["paths"].as_object().expect("paths");
+        for route in [
+            "/intwa-api/whatsapp/account/bind",
+            "/intwa-api/whatsapp/account/phoneInfo",
+            "/intwa-api/whatsapp/account/wabaInfo",
+            "/intwa-api/whatsapp/signup/complete",
+            "/intwa-api/whatsapp/numbers/list",
+            "/intwa-api/whatsapp/numbers/get",
+            "/intwa-api/whatsapp/numbers/retryRegistration",
+            "/intwa-api/whatsapp/numbers/remove",
+            "/intwa-api/whatsapp/numbers/updateProfile",
+            "/intwa-api/whatsapp/webhookSettings",
+        ] {
+            assert!(paths[route]["post"].is_object(), "{route} is not documented");
+        }
+    }
+}
