@@ -85,3 +85,18 @@ both_stores! {
         reply.assert_error(404, ErrorCode::NotFound);
     }
 }
+
+both_stores! {
+    async fn everything_lives_under_the_base_path(server, |settings| settings.base_path = "/console".to_owned()) {
+        assert!(server.url.ends_with("/console"));
+        let sdk = server.client.get(format!("{}/sandbox/facebook/sdk.js", server.url)).send().await.unwrap();
+        assert_eq!(sdk.status(), 200);
+        // The SDK finds the dialog next to itself, so it needs no base path of its own.
+        assert!(sdk.text().await.unwrap().contains("new URL('dialog', here)"));
+        let admin = server.admin_client().await;
+        let settings = server.post_as(&admin, "/whatsapp/webhookSettings", &json!({})).await;
+        assert_eq!(settings.data()["callbackUrl"], format!("{}/console/webhooks/meta", server.origin));
+        let done = sign_up_number(&server, &admin, ACME_WABA, ACME_NUMBER, "cloud").await;
+        assert_eq!(done["number"]["phoneNumberId"], ACME_NUMBER);
+    }
+}
