@@ -146,7 +146,7 @@ fn run(root: &Path, server_flags: &[String]) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let mut server = Cmd::new("cargo")
-        .args(["run", "--quiet", "-p", "wadesk-server", "--"])
+        .args(["run", "-p", "wadesk-server", "--"])
         .args(["--mode", "sandbox", "--database-url", "sqlite://data/wadesk.db", "--dist", "dist"])
         .args(server_flags)
         .current_dir(root);
