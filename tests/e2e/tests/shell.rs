@@ -7,6 +7,18 @@ fn has_chinese(text: &str) -> bool {
     text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
 }
 
+/// Wait for the login page carrying `next` (compared decoded: `%2Fnumbers` and `/numbers` are
+/// the same query value).
+async fn wait_for_login_with_next(browser: &Browser, next: &str) -> E2eResult {
+    let wanted = format!("/login?next={next}");
+    browser
+        .wait_for_url(&wanted, |url| {
+            url.path().ends_with("/login") && url.query_pairs().any(|(key, value)| key == "next" && value == next)
+        })
+        .await?;
+    Ok(())
+}
+
 /// The router marks the link of the page on screen with `aria-current="page"`.
 async fn wait_for_current_nav(browser: &Browser, nav_id: &str) -> E2eResult {
     browser
@@ -50,7 +62,7 @@ async fn logging_in_shows_account_user_and_role() {
 async fn a_guarded_page_sends_to_login_and_back() {
     run("a_guarded_page_sends_to_login_and_back", async |app| {
         app.goto("/numbers").await?;
-        app.wait_for_path("/login?next=%2Fnumbers").await?;
+        wait_for_login_with_next(app, "/numbers").await?;
         app.submit_login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
         app.wait_for_path("/numbers").await?;
         wait_for_current_nav(app, "nav-numbers").await
@@ -108,7 +120,7 @@ async fn logging_out_returns_to_login_and_guards_again() {
         app.wait_for_testid("login-submit").await?;
 
         app.goto("/onboarding").await?;
-        app.wait_for_path("/login?next=%2Fonboarding").await?;
+        wait_for_login_with_next(app, "/onboarding").await?;
         let me = app.call_api("/auth/me", &json!({})).await?;
         ensure(me["status"] == json!(401), format!("the session is gone on the server: {me}"))
     })
