@@ -82,6 +82,16 @@ async fn load_overview(api: ApiClient, account_name: String) -> Result<NumbersOv
     Ok(NumbersOverview::build(wabas, numbers))
 }
 
+fn waba_status_key(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "APPROVED" | "ACTIVE" | "VERIFIED" => "numbers.waba_status.approved",
+        "PENDING" | "IN_REVIEW" => "numbers.waba_status.pending",
+        "REJECTED" => "numbers.waba_status.rejected",
+        "DISABLED" | "BANNED" | "RESTRICTED" => "numbers.waba_status.disabled",
+        _ => return None,
+    })
+}
+
 fn waba_status_tone(status: &str) -> &'static str {
     match status {
         "APPROVED" | "ACTIVE" | "VERIFIED" => "good",
@@ -180,7 +190,7 @@ pub fn NumbersPage() -> impl IntoView {
             </Show>
             <Show when=move || overview.with(|overview| overview.as_ref().is_some_and(NumbersOverview::is_empty))>
                 <div class="empty-state" data-testid="numbers-empty">
-                    <div class="empty-state-icon" aria-hidden="true">"📱"</div>
+                    <div class="empty-state-icon" aria-hidden="true">"☎"</div>
                     <p class="empty-state-text">{move || i18n.t("numbers.empty")}</p>
                     <A href=app_href("/onboarding") attr:class="button button-primary" attr:data-testid="numbers-empty-onboarding">
                         {move || i18n.t("numbers.empty.action")}
@@ -226,7 +236,10 @@ fn WabaCard(waba_id: String) -> impl IntoView {
                     data-testid="waba-status"
                     data-status=move || waba_status().unwrap_or_default()
                 >
-                    {move || waba_status().unwrap_or_else(|| i18n.t("numbers.waba.status_unknown").to_owned())}
+                    {move || match waba_status() {
+                        Some(status) => waba_status_key(&status).map(|key| i18n.t(key).to_owned()).unwrap_or(status),
+                        None => i18n.t("numbers.waba.status_unknown").to_owned(),
+                    }}
                 </span>
             </header>
             <Show

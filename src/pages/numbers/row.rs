@@ -148,8 +148,8 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
                                 <ol class="remove-steps">
                                     <li>{move || i18n.t("numbers.remove.step_webhook")}</li>
                                     <li>{move || i18n.t("numbers.remove.step_system_user")}</li>
-                                    <li>{move || i18n.t("numbers.remove.step_history")}</li>
                                 </ol>
+                                <p class="muted">{move || i18n.t("numbers.remove.step_history")}</p>
                                 {move || remove.value().get().and_then(Result::err).map(|error| view! {
                                     <p class="inline-error" role="alert" data-testid="remove-error">{error.describe(i18n)}</p>
                                 })}
