@@ -52,7 +52,7 @@ pub fn OnboardingPage() -> impl IntoView {
                     flow=SignupFlow::Coexistence
                     can_launch=Signal::derive(can_launch)
                     testid="signup-launch-coexistence"
-                    icon="📲"
+                    icon="⇄"
                     title_key="onboarding.coexistence.title"
                     text_key="onboarding.coexistence.text"
                     points=&[
