@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a user may do. Admins manage the account, numbers and team; agents answer customers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
@@ -29,6 +30,7 @@ impl Role {
 
 /// `POST /intwa-api/auth/login`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LoginRequest {
     pub email: String,
@@ -37,6 +39,7 @@ pub struct LoginRequest {
 
 /// `POST /intwa-api/auth/signup`: creates a business account (tenant) and its first admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SignupRequest {
     pub account_name: String,
@@ -47,6 +50,7 @@ pub struct SignupRequest {
 
 /// The logged-in user, as `login`, `signup` and `me` return it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionUser {
     pub id: String,

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RuntimeConfig {
     /// Where the backend API lives: `""` for the same origin and path root as the page,
@@ -50,6 +51,7 @@ impl Default for RuntimeConfig {
 
 /// The Facebook app and Embedded Signup settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FacebookConfig {
     /// The SDK script to load (`https://connect.facebook.net/en_US/sdk.js` live).

@@ -7,10 +7,14 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// `code` is 0 on success. The seed's examples send it as the string `"0"`, so reading accepts
 /// both a number and a numeric string; writing always sends a number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Envelope<T> {
+    /// 0 on success; otherwise one of the documented error codes (see the API description).
     #[serde(deserialize_with = "number_or_numeric_string")]
     pub code: i64,
+    /// `Success`, or why the request failed, in English.
     pub message: String,
+    /// The answer on success; on failure the error details, or absent.
     #[serde(default = "Option::default")]
     pub data: Option<T>,
 }
@@ -43,6 +47,7 @@ fn number_or_numeric_string<'de, D: Deserializer<'de>>(deserializer: D) -> Resul
 
 /// The `data` of a failed response: why it failed, field by field where that applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorDetails {
     /// Validation failures, one per offending field, in the order of the form.
@@ -57,6 +62,7 @@ pub struct ErrorDetails {
 /// (`required`, `invalid`, `too_long`, `too_short`, `taken`) the SPA translates, and `message`
 /// the server's English wording.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub code: String,
@@ -84,6 +90,8 @@ pub enum ErrorCode {
     SignupDisabled,
     /// No such route or record (in the caller's account).
     NotFound,
+    /// The path exists but does not answer this HTTP method (API routes answer POST).
+    MethodNotAllowed,
     /// The record exists already (an email, an account name, a number bound to another account).
     Conflict,
     /// Too many attempts; `retryAfterSeconds` says when to try again.
@@ -99,13 +107,14 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::Validation,
         ErrorCode::Unauthorized,
         ErrorCode::InvalidCredentials,
         ErrorCode::Forbidden,
         ErrorCode::SignupDisabled,
         ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
         ErrorCode::Conflict,
         ErrorCode::RateLimited,
         ErrorCode::UpstreamError,
@@ -123,6 +132,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => 40300,
             ErrorCode::SignupDisabled => 40301,
             ErrorCode::NotFound => 40400,
+            ErrorCode::MethodNotAllowed => 40500,
             ErrorCode::Conflict => 40900,
             ErrorCode::RateLimited => 42900,
             ErrorCode::UpstreamError => 50200,
@@ -139,12 +149,32 @@ impl ErrorCode {
             ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => 401,
             ErrorCode::Forbidden | ErrorCode::SignupDisabled => 403,
             ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict => 409,
             ErrorCode::RateLimited => 429,
             ErrorCode::UpstreamError => 502,
             ErrorCode::UpstreamTimeout => 504,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
+        }
+    }
+
+    /// What the code means, in English, for documentation (the OpenAPI document lists every code).
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            ErrorCode::Validation => "The request body or a field is invalid; `data.fieldErrors` names the fields",
+            ErrorCode::Unauthorized => "Not logged in, or the session expired",
+            ErrorCode::InvalidCredentials => "Wrong email or password",
+            ErrorCode::Forbidden => "Logged in, but this role or account may not do this",
+            ErrorCode::SignupDisabled => "Self-service sign-up is turned off on this server",
+            ErrorCode::NotFound => "No such route or record (in the caller's account)",
+            ErrorCode::MethodNotAllowed => "The path exists but does not answer this HTTP method; `Allow` lists the ones it does",
+            ErrorCode::Conflict => "The record exists already (an email, an account name, a number bound to another account)",
+            ErrorCode::RateLimited => "Too many attempts; `data.retryAfterSeconds` and `Retry-After` say when to try again",
+            ErrorCode::UpstreamError => "The upstream provider (Meta, YCloud) refused or failed; `message` says why",
+            ErrorCode::UpstreamTimeout => "The upstream provider did not answer in time",
+            ErrorCode::Unavailable => "The database cannot be reached",
+            ErrorCode::Internal => "A bug on the server; the message never carries internals",
         }
     }
 
@@ -184,6 +214,16 @@ mod tests {
             assert_eq!(ErrorCode::from_code(code.code()), Some(code));
             assert!(code.code() != 0);
             assert!(code.http_status() >= 400);
+            assert!(!code.meaning().is_empty());
         }
+        let codes: std::collections::HashSet<i64> = ErrorCode::ALL.into_iter().map(ErrorCode::code).collect();
+        assert_eq!(codes.len(), ErrorCode::ALL.len());
+    }
+
+    #[test]
+    fn a_wrong_method_has_its_own_code_and_status() {
+        assert_eq!(ErrorCode::MethodNotAllowed.code(), 40500);
+        assert_eq!(ErrorCode::MethodNotAllowed.http_status(), 405);
+        assert_eq!(ErrorCode::from_code(40500), Some(ErrorCode::MethodNotAllowed));
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /intwa-api/whatsapp/account/bind` (seed 003 1.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BindRequest {
     pub account_name: String,
@@ -16,6 +17,7 @@ pub struct BindRequest {
 
 /// `POST /intwa-api/whatsapp/account/phoneInfo` (seed 003 1.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PhoneInfoRequest {
     pub account_name: String,
@@ -24,6 +26,7 @@ pub struct PhoneInfoRequest {
 
 /// One number of a WhatsApp business account (seed 003 1.2 `data[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PhoneInfo {
     pub id: String,
@@ -39,6 +42,7 @@ pub struct PhoneInfo {
 
 /// `POST /intwa-api/whatsapp/account/wabaInfo` (seed 003 1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WabaInfoRequest {
     pub account_name: String,
@@ -46,6 +50,7 @@ pub struct WabaInfoRequest {
 
 /// One WhatsApp business account (seed 003 1.3 `data[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WabaInfo {
     pub waba_id: String,
@@ -55,6 +60,7 @@ pub struct WabaInfo {
 
 /// Which Embedded Signup flow produced the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SignupFlow {
     /// A new number on the Cloud API (registered with a PIN).
@@ -66,6 +72,7 @@ pub enum SignupFlow {
 /// `POST /intwa-api/whatsapp/signup/complete`: exchange the 30-second code and bind what the
 /// popup reported to the caller's account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SignupCompleteRequest {
     pub code: String,
@@ -79,6 +86,7 @@ pub struct SignupCompleteRequest {
 
 /// What `signup/complete` did, step by step, and what it bound.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SignupCompleteResponse {
     pub waba: WabaInfo,
@@ -90,6 +98,7 @@ pub struct SignupCompleteResponse {
 
 /// How a number came to the account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum NumberOrigin {
     /// Embedded Signup, new number on the Cloud API.
@@ -102,6 +111,7 @@ pub enum NumberOrigin {
 
 /// Everything the Numbers page shows about one number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NumberDetails {
     pub phone_number_id: String,
@@ -124,6 +134,7 @@ pub struct NumberDetails {
 
 /// Register is limited to 10 requests per number in 72 hours.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RegistrationAllowance {
     pub attempts_in_window: u32,
@@ -134,6 +145,7 @@ pub struct RegistrationAllowance {
 
 /// Where a sync stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SyncState {
     NotRequested,
@@ -147,6 +159,7 @@ pub enum SyncState {
 
 /// Coexistence contact and history sync, fed by the `smb_app_state_sync` and `history` webhooks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SyncProgress {
     pub contacts: SyncState,
@@ -161,18 +174,21 @@ pub struct SyncProgress {
 
 /// A request naming one of the caller's numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NumberRef {
     pub phone_number_id: String,
 }
 
-/// `POST /intwa-api/whatsapp/numbers/list` takes `{}` and returns `Vec<NumberDetails>`;
-/// `numbers/get`, `numbers/retryRegistration`, `numbers/remove` take [`NumberRef`].
+/// `{}`: the body of requests that need no fields (`numbers/list`, `webhookSettings`, `auth/me`,
+/// `auth/logout`), and the `data` of `auth/logout`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Empty {}
 
 /// `POST /intwa-api/whatsapp/numbers/remove` answers with what the business must still do on Meta's side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RemovedNumber {
     pub phone_number_id: String,
@@ -183,6 +199,7 @@ pub struct RemovedNumber {
 
 /// `POST /intwa-api/whatsapp/webhookSettings {}`: what to paste into Meta's app dashboard (seed 001).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookSettings {
     pub callback_url: String,
@@ -191,6 +208,7 @@ pub struct WebhookSettings {
 
 /// `POST /intwa-api/whatsapp/numbers/updateProfile`: the number's display name (goes to Meta review).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateNumberProfileRequest {
     pub phone_number_id: String,

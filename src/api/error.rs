@@ -87,7 +87,8 @@ fn error_code_key(code: ErrorCode) -> &'static str {
         ErrorCode::InvalidCredentials => "error.invalid_credentials",
         ErrorCode::Forbidden => "error.forbidden",
         ErrorCode::SignupDisabled => "error.signup_disabled",
-        ErrorCode::NotFound => "error.not_found",
+        // A wrong method means this backend has no such POST route: to the user, it is not there.
+        ErrorCode::NotFound | ErrorCode::MethodNotAllowed => "error.not_found",
         ErrorCode::Conflict => "error.conflict",
         ErrorCode::RateLimited => "error.rate_limited",
         ErrorCode::UpstreamError => "error.upstream",
