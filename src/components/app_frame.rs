@@ -5,6 +5,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::{auth, use_api};
+use crate::components::icons::{Icon, IconKind};
 use crate::components::language_switch::LanguageSwitch;
 use crate::i18n::use_i18n;
 use crate::state::navigation::{app_href, LOGIN_PATH};
@@ -15,15 +16,15 @@ struct NavItem {
     path: &'static str,
     label_key: &'static str,
     testid: &'static str,
-    icon: &'static str,
+    icon: IconKind,
 }
 
 const NAV_ITEMS: [NavItem; 5] = [
-    NavItem { path: "/onboarding", label_key: "nav.onboarding", testid: "nav-onboarding", icon: "🚀" },
-    NavItem { path: "/numbers", label_key: "nav.numbers", testid: "nav-numbers", icon: "📱" },
-    NavItem { path: "/inbox", label_key: "nav.inbox", testid: "nav-inbox", icon: "💬" },
-    NavItem { path: "/team", label_key: "nav.team", testid: "nav-team", icon: "👥" },
-    NavItem { path: "/settings", label_key: "nav.settings", testid: "nav-settings", icon: "⚙" },
+    NavItem { path: "/onboarding", label_key: "nav.onboarding", testid: "nav-onboarding", icon: IconKind::Onboarding },
+    NavItem { path: "/numbers", label_key: "nav.numbers", testid: "nav-numbers", icon: IconKind::Numbers },
+    NavItem { path: "/inbox", label_key: "nav.inbox", testid: "nav-inbox", icon: IconKind::Inbox },
+    NavItem { path: "/team", label_key: "nav.team", testid: "nav-team", icon: IconKind::Team },
+    NavItem { path: "/settings", label_key: "nav.settings", testid: "nav-settings", icon: IconKind::Settings },
 ];
 
 /// Sidebar + top bar around the page given as children.
@@ -51,7 +52,7 @@ fn Sidebar() -> impl IntoView {
             view! {
                 <li>
                     <A href=app_href(item.path) attr:class="nav-link" attr:data-testid=item.testid>
-                        <span class="nav-icon" aria-hidden="true">{item.icon}</span>
+                        <span class="nav-icon"><Icon kind=item.icon /></span>
                         <span class="nav-label">{move || i18n.t(label_key)}</span>
                     </A>
                 </li>

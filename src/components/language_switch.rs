@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::config::use_config;
+use crate::components::icons::{Icon, IconKind};
 use crate::i18n::{use_i18n, Language};
 
 /// A `<select>` of the configured languages, each labelled in its own language.
@@ -24,7 +25,7 @@ pub fn LanguageSwitch() -> impl IntoView {
     view! {
         <label class="language-switch">
             <span class="visually-hidden">{move || i18n.t("shell.language")}</span>
-            <span class="language-switch-icon" aria-hidden="true">"🌐"</span>
+            <span class="language-switch-icon"><Icon kind=IconKind::Language /></span>
             <select
                 data-testid="language-switch"
                 aria-label=move || i18n.t("shell.language")

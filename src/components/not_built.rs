@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::icons::{Icon, IconKind};
 use crate::i18n::use_i18n;
 
 /// A page that exists in the navigation but has no content yet: its title and a plain notice.
@@ -17,7 +18,7 @@ pub fn NotBuiltYet(
                 <h1 class="page-title">{move || i18n.t(title_key)}</h1>
             </header>
             <div class="empty-state">
-                <div class="empty-state-icon" aria-hidden="true">"🛠"</div>
+                <div class="empty-state-icon"><Icon kind=IconKind::Construction /></div>
                 <p class="empty-state-text">{move || i18n.t("page.not_built")}</p>
             </div>
         </section>
