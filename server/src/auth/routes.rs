@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::{accounts, password, session, validation, CurrentUser};
 use crate::error::{ok, ApiError, ApiResult};
-use crate::http::{ApiJson, ClientAddress};
+use crate::http::{ApiJson, ClientAddress, ErrorEnvelope};
 use crate::state::AppState;
 
 /// Wrong email and wrong password get the same answer, so it does not reveal who has an account.
@@ -30,12 +30,12 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
     post,
     path = "/auth/login",
     tag = "auth",
-    request_body(content = serde_json::Value, description = "`LoginRequest`: `{email, password}`"),
+    request_body = LoginRequest,
     responses(
-        (status = 200, description = "`SessionUser`; the `wadesk_session` cookie is set"),
-        (status = 400, description = "A field is missing"),
-        (status = 401, description = "Wrong email or password (code 40101)"),
-        (status = 429, description = "Too many failed attempts; see `retryAfterSeconds` and `Retry-After`"),
+        (status = 200, description = "The logged-in user; the `wadesk_session` cookie is set", body = Envelope<SessionUser>),
+        (status = 400, description = "The body is not JSON or a field is missing (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        (status = 401, description = "Wrong email or password (code 40101)", body = ErrorEnvelope),
+        (status = 429, description = "Too many failed attempts (code 42900); see `retryAfterSeconds` and `Retry-After`", body = ErrorEnvelope),
     )
 )]
 pub async fn login(
@@ -75,7 +75,8 @@ pub async fn login(
     post,
     path = "/auth/logout",
     tag = "auth",
-    responses((status = 200, description = "`{}`; the cookie is cleared"))
+    request_body(content = Empty, description = "`{}`; the body is not read"),
+    responses((status = 200, description = "`data` is `{}`; the session ends and the cookie is cleared", body = Envelope<Empty>))
 )]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = session::token_from(&headers) {
@@ -90,9 +91,10 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
     post,
     path = "/auth/me",
     tag = "auth",
+    request_body(content = Empty, description = "`{}`; the body is not read"),
     responses(
-        (status = 200, description = "`SessionUser`"),
-        (status = 401, description = "Not logged in (code 40100)"),
+        (status = 200, description = "The logged-in user", body = Envelope<SessionUser>),
+        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
     )
 )]
 pub async fn me(current_user: CurrentUser) -> ApiResult<SessionUser> {
@@ -104,12 +106,12 @@ pub async fn me(current_user: CurrentUser) -> ApiResult<SessionUser> {
     post,
     path = "/auth/signup",
     tag = "auth",
-    request_body(content = serde_json::Value, description = "`SignupRequest`: `{accountName, email, password, name}`"),
+    request_body = SignupRequest,
     responses(
-        (status = 200, description = "`SessionUser` of the new admin; the `wadesk_session` cookie is set"),
-        (status = 400, description = "Invalid fields, listed in `fieldErrors`"),
-        (status = 403, description = "Sign-up is turned off on this server (code 40301)"),
-        (status = 409, description = "The account name or email is taken (field error code `taken`)"),
+        (status = 200, description = "The new admin, logged in; the `wadesk_session` cookie is set", body = Envelope<SessionUser>),
+        (status = 400, description = "Invalid fields, listed in `fieldErrors` (code 40000)", body = ErrorEnvelope),
+        (status = 403, description = "Sign-up is turned off on this server (code 40301)", body = ErrorEnvelope),
+        (status = 409, description = "The account name or email is taken (code 40900, field error code `taken`)", body = ErrorEnvelope),
     )
 )]
 pub async fn signup(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use api_types::{Envelope, ErrorCode};
 use axum::extract::State;
-use axum::http::{header, Method, StatusCode, Uri};
+use axum::http::{header, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Extension, Json, Router};
@@ -15,15 +15,16 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::openapi::{api_description, reference_inlined_schemas, ErrorEnvelope};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The document's frame; the routes add their paths and the schemas they use. `ErrorEnvelope` and
+/// `RuntimeConfig` (config.json, not an API route) are listed so partners find them.
 #[derive(OpenApi)]
 #[openapi(
-    info(
-        title = "wadesk API",
-        description = "The wadesk backend API. Every route is POST with a JSON body (except `GET health` and `GET openapi.json`); every answer is the envelope `{code, message, data}` with `code` 0 on success."
-    ),
+    info(title = "wadesk API"),
+    components(schemas(ErrorEnvelope, api_types::RuntimeConfig)),
     tags(
         (name = "auth", description = "Log in, log out, sign up"),
         (name = "system", description = "Health and this document"),
@@ -45,11 +46,17 @@ pub fn router(base_path: &str) -> Router<AppState> {
         .merge(crate::whatsapp::api_routes());
     let (router, mut document) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(crate::API_PREFIX, documented).split_for_parts();
+    document.info.description = Some(api_description());
     document.servers = Some(vec![utoipa::openapi::Server::new(if base_path.is_empty() { "/" } else { base_path })]);
-    let document = serde_json::to_string(&document).unwrap_or_else(|cause| {
-        tracing::error!(%cause, "cannot serialise the OpenAPI document");
-        "{}".to_owned()
-    });
+    let document = serde_json::to_value(&document)
+        .map(|mut document| {
+            reference_inlined_schemas(&mut document);
+            document.to_string()
+        })
+        .unwrap_or_else(|cause| {
+            tracing::error!(%cause, "cannot serialise the OpenAPI document");
+            "{}".to_owned()
+        });
     router
         .route(crate::API_PREFIX, any(unknown_route))
         .route(&format!("{}/{{*rest}}", crate::API_PREFIX), any(unknown_route))
@@ -57,8 +64,9 @@ pub fn router(base_path: &str) -> Router<AppState> {
         .layer(Extension(OpenApiJson(Arc::new(document))))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Health {
+    /// `ok` when the database answers.
     database: &'static str,
 }
 
@@ -68,8 +76,8 @@ struct Health {
     path = "/health",
     tag = "system",
     responses(
-        (status = 200, description = "`{code: 0, data: {database: \"ok\"}}`"),
-        (status = 503, description = "The database does not answer (code 50300)"),
+        (status = 200, description = "The server and its database answer", body = Envelope<Health>),
+        (status = 503, description = "The database does not answer (code 50300)", body = ErrorEnvelope),
     )
 )]
 async fn health(State(state): State<AppState>) -> Result<Json<Envelope<Health>>, ApiError> {
@@ -81,7 +89,12 @@ async fn health(State(state): State<AppState>) -> Result<Json<Envelope<Health>>,
 }
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI 3.1")))]
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "system",
+    responses((status = 200, description = "This OpenAPI 3.1 document", body = serde_json::Value, content_type = "application/json"))
+)]
 async fn openapi_json(Extension(OpenApiJson(document)): Extension<OpenApiJson>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], document.as_str().to_owned()).into_response()
 }
@@ -90,11 +103,10 @@ async fn unknown_route(method: Method, uri: Uri) -> ApiError {
     ApiError::not_found(format!("There is no API route {method} {}", uri.path()))
 }
 
-/// 405 with `Allow` set by axum; the body keeps the envelope (code NotFound: there is no route
-/// for this method).
-async fn wrong_method(method: Method, uri: Uri) -> Response {
-    let mut response =
-        ApiError::not_found(format!("{} does not answer {method}; API routes answer POST", uri.path())).into_response();
-    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    response
+/// 405 (code MethodNotAllowed) in the envelope; axum adds the `Allow` header.
+async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{} does not answer {method}; API routes answer POST", uri.path()),
+    )
 }

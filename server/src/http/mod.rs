@@ -6,6 +6,7 @@ mod base_path;
 mod client_address;
 mod config;
 mod json;
+mod openapi;
 mod spa;
 
 use axum::http::Request;
@@ -16,6 +17,7 @@ use tracing::Level;
 
 pub use client_address::ClientAddress;
 pub use json::{parse_body, ApiJson};
+pub use openapi::ErrorEnvelope;
 
 use crate::state::AppState;
 

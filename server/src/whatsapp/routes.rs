@@ -2,7 +2,7 @@
 //! call `onboarding` or `numbers`. Every query is scoped to the caller's account.
 
 use api_types::{
-    BindRequest, Empty, NumberDetails, NumberRef, PhoneInfo, PhoneInfoRequest, RemovedNumber, SignupCompleteRequest,
+    BindRequest, Empty, Envelope, NumberDetails, NumberRef, PhoneInfo, PhoneInfoRequest, RemovedNumber, SignupCompleteRequest,
     SignupCompleteResponse, UpdateNumberProfileRequest, WabaInfo, WabaInfoRequest, WebhookSettings,
 };
 use axum::extract::State;
@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use super::{numbers, onboarding, store, validation, webhooks};
 use crate::auth::CurrentUser;
 use crate::error::{ok, ApiError, ApiResult};
-use crate::http::ApiJson;
+use crate::http::{ApiJson, ErrorEnvelope};
 use crate::state::AppState;
 
 pub fn api_routes() -> OpenApiRouter<AppState> {
@@ -45,13 +45,15 @@ fn check_number_ref(request: &NumberRef) -> Result<(), ApiError> {
     post,
     path = "/whatsapp/account/bind",
     tag = "whatsapp",
-    request_body(content = serde_json::Value, description = "`BindRequest`: `{accountName, wabaId, phoneNumberId, phoneNumber?}`"),
+    request_body = BindRequest,
     responses(
-        (status = 200, description = "`PhoneInfo` of the bound number (binding it again changes nothing)"),
-        (status = 400, description = "Invalid ids (field errors), or the upstream does not know them"),
-        (status = 403, description = "`accountName` is not the caller's account, or the caller is not an admin"),
-        (status = 409, description = "The WABA or number is bound to another account"),
-        (status = 502, description = "The upstream refused or failed; the message says which step"),
+        (status = 200, description = "The bound number (binding it again changes nothing)", body = Envelope<PhoneInfo>),
+        (status = 400, description = "Invalid ids (code 40000, `fieldErrors`), or the upstream does not know them", body = ErrorEnvelope),
+        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        (status = 403, description = "`accountName` is not the caller's account, or the caller is not an admin (code 40300)", body = ErrorEnvelope),
+        (status = 409, description = "The WABA or number is bound to another account (code 40900)", body = ErrorEnvelope),
+        (status = 502, description = "The upstream refused or failed (code 50200); the message says which step", body = ErrorEnvelope),
+        (status = 504, description = "The upstream did not answer in time (code 50400)", body = ErrorEnvelope),
     )
 )]
 async fn bind(State(state): State<AppState>, user: CurrentUser, ApiJson(request): ApiJson<BindRequest>) -> ApiResult<PhoneInfo> {
@@ -64,11 +66,13 @@ async fn bind(State(state): State<AppState>, user: CurrentUser, ApiJson(request)
     post,
     path = "/whatsapp/account/phoneInfo",
     tag = "whatsapp",
-    request_body(content = serde_json::Value, description = "`PhoneInfoRequest`: `{accountName, wabaId}`"),
+    request_body = PhoneInfoRequest,
     responses(
-        (status = 200, description = "`[{id, displayPhoneNumber, verifiedName, status, qualityRating, messageLimit}]`"),
-        (status = 403, description = "`accountName` is not the caller's account"),
-        (status = 404, description = "No such WABA in the caller's account"),
+        (status = 200, description = "The WABA's numbers", body = Envelope<Vec<PhoneInfo>>),
+        (status = 400, description = "A field is missing or invalid (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        (status = 403, description = "`accountName` is not the caller's account (code 40300)", body = ErrorEnvelope),
+        (status = 404, description = "No such WABA in the caller's account (code 40400)", body = ErrorEnvelope),
     )
 )]
 async fn phone_info(State(state): State<AppState>, user: CurrentUser, ApiJson(request): ApiJson<PhoneInfoRequest>) -> ApiResult<Vec<PhoneInfo>> {
@@ -80,10 +84,12 @@ async fn phone_info(State(state): State<AppState>, user: CurrentUser, ApiJson(re
     post,
     path = "/whatsapp/account/wabaInfo",
     tag = "whatsapp",
-    request_body(content = serde_json::Value, description = "`WabaInfoRequest`: `{accountName}`"),
+    request_body = WabaInfoRequest,
     responses(
-        (status = 200, description = "`[{wabaId, wabaName, wabaStatus}]`"),
-        (status = 403, description = "`accountName` is not the caller's account"),
+        (status = 200, description = "The caller's WABAs", body = Envelope<Vec<WabaInfo>>),
+        (status = 400, description = "`accountName` is missing (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        (status = 403, description = "`accountName` is not the caller's account (code 40300)", body = ErrorEnvelope),
     )
 )]
 async fn waba_info(State(state): State<AppState>, user: CurrentUser, ApiJson(request): ApiJson<WabaInfoRequest>) -> ApiResult<Vec<WabaInfo>> {
@@ -96,14 +102,16 @@ async fn waba_info(State(state): State<AppState>, user: CurrentUser, ApiJson(req
     post,
     path = "/whatsapp/signup/complete",
     tag = "whatsapp",
-    request_body(content = serde_json::Value, description = "`SignupCompleteRequest`: `{code, wabaId, phoneNumberId?, businessId?, flow: \"cloud\"|\"coexistence\"}`"),
+    request_body = SignupCompleteRequest,
     responses(
-        (status = 200, description = "`SignupCompleteResponse`: `{waba, number?, alreadyBound}`; completing again is harmless"),
-        (status = 400, description = "Invalid fields"),
-        (status = 409, description = "The WABA or number is bound to another account"),
-        (status = 429, description = "The registration limit (10 per number in 72 h) is reached"),
-        (status = 502, description = "The upstream refused (an expired or used code, a refused registration); the message says which step"),
-        (status = 504, description = "The upstream did not answer in time"),
+        (status = 200, description = "What was bound; completing again is harmless (`alreadyBound`)", body = Envelope<SignupCompleteResponse>),
+        (status = 400, description = "Invalid fields (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        (status = 403, description = "The caller is not an admin (code 40300)", body = ErrorEnvelope),
+        (status = 409, description = "The WABA or number is bound to another account (code 40900)", body = ErrorEnvelope),
+        (status = 429, description = "The registration limit (10 per number in 72 h) is reached (code 42900)", body = ErrorEnvelope),
+        (status = 502, description = "The upstream refused (an expired or used code, a refused registration; code 50200); the message says which step", body = ErrorEnvelope),
+        (status = 504, description = "The upstream did not answer in time (code 50400)", body = ErrorEnvelope),
     )
 )]
 async fn signup_complete(
@@ -120,8 +128,12 @@ async fn signup_complete(
     post,
     path = "/whatsapp/numbers/list",
     tag = "whatsapp",
-    request_body(content = serde_json::Value, description = "`{}`"),
-    responses((status = 200, description = "`[NumberDetails]`"))
+    request_body = Empty,
+    responses(
+        (status = 200, description = "Every number of the caller's account", body = Envelope<Vec<NumberDetails>>),
+        (status = 400, description = "The body is not a JSON object (code 40000)", body = ErrorEnvelope),
+        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+    )
 )]
 async fn list_numbers(State(state): State<AppState>, user: CurrentUser, ApiJson(_request): ApiJson<Empty>) -> ApiResult<Vec<NumberDetails>> {
     ok(numbers::list(&state.db, &user).await?)
@@ -132,8 +144,13 @@ async fn list_numbers(State(state): State<AppState>, user: CurrentUser, ApiJson(
     post,
     path = "/whatsapp/numbers/get",
     tag = "whatsapp",
-    request_body(content = serde_json::Value, description = "`NumberRef`: `{phoneNumberId}`"),
-    responses((status = 200, description = "`NumberDetails`"), (status = 404, description = "Not a number of this account"))
+    request_body = NumberRef,
+    responses(
+        (status = 200, description = "The number", body = Envelope<NumberDetails>),
+        (status = 400, description = "`phoneNumberId` is missing (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        (status = 404, description = "Not a number of this account (code 40400)", body = ErrorEnvelope),
+    )
 )]
 async fn get_number(State(state): State<AppState>, user: CurrentUser, ApiJson(request): ApiJson<NumberRef>) -> ApiResult<NumberDetails> {
     check_number_ref(&request)?;
@@ -146,13 +163,17 @@ async fn get_number(State(state): State<AppState>, user: CurrentUser, ApiJson(re
     post,
     path = "/whatsapp/numbers/retryRegistration",
     tag = "whatsapp",
-    request_body(content = serde_json::Value, description = "`NumberRef`: `{phoneNumberId}`"),
+    request_body = NumberRef,
     responses(
-        (status = 200, description = "`NumberDetails` after the attempt"),
-        (status = 404, description = "Not a number of this account"),
-        (status = 409, description = "A coexistence number is never registered"),
-        (status = 429, description = "Limit reached; `retryAfterSeconds` and the message say when to try again"),
-        (status = 502, description = "The upstream refused the registration"),
+        (status = 200, description = "The number after the attempt", body = Envelope<NumberDetails>),
+        (status = 400, description = "`phoneNumberId` is missing (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        (status = 403, description = "The caller is not an admin (code 40300)", body = ErrorEnvelope),
+        (status = 404, description = "Not a number of this account (code 40400)", body = ErrorEnvelope),
+        (status = 409, description = "A coexistence number is never registered (code 40900)", body = ErrorEnvelope),
+        (status = 429, description = "Limit reached (code 42900); `retryAfterSeconds` and the message say when to try again", body = ErrorEnvelope),
+        (status = 502, description = "The upstream refused the registration (code 50200)", body = ErrorEnvelope),
+        (status = 504, description = "The upstream did not answer in time (code 50400)", body = ErrorEnvelope),
     )
 )]
 async fn retry_registration(State(state): State<AppState>, user: CurrentUser, ApiJson(request): ApiJson<NumberRef>) -> ApiResult<NumberDetails> {
@@ -166,8 +187,14 @@ async fn retry_registration(State(state): State<AppState>, user: CurrentUser, Ap
     post,
     path = "/whatsapp/numbers/remove",
     tag = "whatsapp",
-    request_body(content = serde_json::Value, description = "`NumberRef`: `{phoneNumberId}`"),
-    responses((status = 200, description = "`RemovedNumber`"), (status = 404, description = "Not a number of this account"))
+    request_body = NumberRef,
+    responses(
+        (status = 200, description = "What was unbound", body = Envelope<RemovedNumber>),
+        (status = 400, description = "`phoneNumberId` is missing (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        (status = 403, description = "The caller is not an admin (code 40300)", body = ErrorEnvelope),
+        (status = 404, description = "Not a number of this account (code 40400)", body = ErrorEnvelope),
+    )
 )]
 async fn remove_number(State(state): State<AppState>, user: CurrentUser, ApiJson(request): ApiJson<NumberRef>) -> ApiResult<RemovedNumber> {
     user.require_admin()?;
@@ -180,11 +207,15 @@ async fn remove_number(State(state): State<AppState>, user: CurrentUser, ApiJson
     post,
     path = "/whatsapp/numbers/updateProfile",
     tag = "whatsapp",
-    request_body(content = serde_json::Value, description = "`UpdateNumberProfileRequest`: `{phoneNumberId, verifiedName}`"),
+    request_body = UpdateNumberProfileRequest,
     responses(
-        (status = 200, description = "`NumberDetails`; `verifiedName` changes when Meta approves"),
-        (status = 400, description = "The name is empty, shorter than 3 or longer than 150 characters"),
-        (status = 404, description = "Not a number of this account"),
+        (status = 200, description = "The number; `verifiedName` changes when Meta approves", body = Envelope<NumberDetails>),
+        (status = 400, description = "The name is empty, shorter than 3 or longer than 150 characters (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        (status = 403, description = "The caller is not an admin (code 40300)", body = ErrorEnvelope),
+        (status = 404, description = "Not a number of this account (code 40400)", body = ErrorEnvelope),
+        (status = 502, description = "The upstream refused the new name (code 50200)", body = ErrorEnvelope),
+        (status = 504, description = "The upstream did not answer in time (code 50400)", body = ErrorEnvelope),
     )
 )]
 async fn update_profile(
@@ -207,8 +238,13 @@ async fn update_profile(
     post,
     path = "/whatsapp/webhookSettings",
     tag = "whatsapp",
-    request_body(content = serde_json::Value, description = "`{}`"),
-    responses((status = 200, description = "`WebhookSettings`: `{callbackUrl, verifyToken}`"))
+    request_body = Empty,
+    responses(
+        (status = 200, description = "The callback URL and this account's verify token", body = Envelope<WebhookSettings>),
+        (status = 400, description = "The body is not a JSON object (code 40000)", body = ErrorEnvelope),
+        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        (status = 403, description = "The caller is not an admin (code 40300)", body = ErrorEnvelope),
+    )
 )]
 async fn webhook_settings(
     State(state): State<AppState>,

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use api_types::ErrorCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::both_stores;
 use crate::common::*;
@@ -74,8 +74,7 @@ both_stores! {
         server.get("/intwa-api").await.assert_error(404, ErrorCode::NotFound);
 
         let wrong_method = server.get("/intwa-api/auth/login").await;
-        assert_eq!(wrong_method.status, 405);
-        assert_eq!(wrong_method.code(), ErrorCode::NotFound.code());
+        wrong_method.assert_error(405, ErrorCode::MethodNotAllowed);
         assert!(wrong_method.message().contains("POST"), "{}", wrong_method.message());
         assert_eq!(wrong_method.header("allow"), Some("POST"));
     }
@@ -207,6 +206,89 @@ both_stores! {
             let no_route = reply.status == 404 && reply.message().starts_with("There is no API route");
             assert!(!no_route && reply.status != 405, "{method} {path} is documented but not routed: {}", reply.body);
         }
+    }
+
+    async fn the_openapi_document_carries_request_and_response_schemas(server) {
+        let document = server.get("/intwa-api/openapi.json").await.body;
+        let schemas = document["components"]["schemas"].as_object().expect("components.schemas");
+        let resolve = |schema: &Value| -> Value {
+            match schema["$ref"].as_str() {
+                Some(reference) => {
+                    let name = reference.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{reference}"));
+                    schemas.get(name).unwrap_or_else(|| panic!("{reference} points nowhere")).clone()
+                }
+                None => schema.clone(),
+            }
+        };
+        let mut posts = 0;
+        for (path, item) in document["paths"].as_object().unwrap() {
+            let Some(operation) = item.get("post") else { continue };
+            posts += 1;
+            let request = &operation["requestBody"]["content"]["application/json"]["schema"];
+            let request_schema = request["$ref"].as_str().unwrap_or_else(|| panic!("POST {path}: requestBody has no $ref: {request}"));
+            assert!(schemas.contains_key(request_schema.trim_start_matches("#/components/schemas/")), "POST {path}: {request_schema}");
+
+            let success = resolve(&operation["responses"]["200"]["content"]["application/json"]["schema"]);
+            let properties = success["properties"].as_object().unwrap_or_else(|| panic!("POST {path}: 200 has no schema"));
+            for member in ["code", "message", "data"] {
+                assert!(properties.contains_key(member), "POST {path}: the 200 envelope lacks {member}: {success}");
+            }
+            // `data` names a schema of its own (or an array of one), not an anonymous object.
+            let data = &properties["data"];
+            let data_ref = data["$ref"].as_str().or_else(|| data["items"]["$ref"].as_str());
+            assert!(data_ref.is_some(), "POST {path}: 200 data is not a named schema: {data}");
+
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let error = &response["content"]["application/json"]["schema"]["$ref"];
+                    assert_eq!(error, "#/components/schemas/ErrorEnvelope", "POST {path} {status}");
+                }
+            }
+        }
+        assert!(posts >= 14, "{posts} POST operations");
+
+        for name in [
+            "SessionUser", "LoginRequest", "SignupRequest", "BindRequest", "PhoneInfo", "WabaInfo", "NumberDetails",
+            "ErrorDetails", "FieldError", "ErrorEnvelope", "SignupCompleteRequest", "SignupCompleteResponse", "RuntimeConfig",
+        ] {
+            assert!(schemas.contains_key(name), "components.schemas lacks {name}");
+        }
+        // Properties carry the camelCase wire names, and enums the serde spelling.
+        let property_names = |name: &str| -> BTreeSet<String> { schemas[name]["properties"].as_object().unwrap().keys().cloned().collect() };
+        let names = |list: &[&str]| -> BTreeSet<String> { list.iter().map(|name| name.to_string()).collect() };
+        assert_eq!(
+            property_names("PhoneInfo"),
+            names(&["id", "displayPhoneNumber", "verifiedName", "status", "qualityRating", "messageLimit"])
+        );
+        assert_eq!(property_names("SessionUser"), names(&["id", "email", "name", "role", "accountId", "accountName"]));
+        assert_eq!(property_names("SignupRequest"), names(&["accountName", "email", "password", "name"]));
+        assert_eq!(property_names("ErrorDetails"), names(&["fieldErrors", "retryAfterSeconds"]));
+        assert_eq!(property_names("ErrorEnvelope"), names(&["code", "message", "data"]));
+        assert!(property_names("NumberDetails").contains("phoneNumberId"));
+        assert_eq!(schemas["Role"]["enum"], json!(["admin", "agent"]));
+        assert_eq!(schemas["SyncState"]["enum"][0], "NOT_REQUESTED");
+        let required = |name: &str| -> BTreeSet<String> {
+            schemas[name]["required"].as_array().unwrap().iter().map(|field| field.as_str().unwrap().to_owned()).collect()
+        };
+        assert_eq!(required("BindRequest"), names(&["accountName", "wabaId", "phoneNumberId"]), "phoneNumber is optional");
+
+        // The error codes: every documented code is in the schema and in the description's table.
+        let codes: Vec<i64> = ErrorCode::ALL.into_iter().map(ErrorCode::code).collect();
+        assert_eq!(schemas["ErrorEnvelope"]["properties"]["code"]["enum"], json!(codes));
+        let description = document["info"]["description"].as_str().unwrap();
+        for code in ErrorCode::ALL {
+            let row = format!("| {} | {} |", code.code(), code.http_status());
+            assert!(description.contains(&row), "the description lacks {row}");
+        }
+
+        // What the server really sends matches the documented shapes.
+        let wrong_login = server.post("/auth/login", &json!({ "email": ADMIN_EMAIL, "password": "wrong" })).await;
+        wrong_login.assert_error(401, ErrorCode::InvalidCredentials);
+        let sent: BTreeSet<String> = wrong_login.body.as_object().unwrap().keys().cloned().collect();
+        assert!(sent.is_subset(&property_names("ErrorEnvelope")), "{sent:?}");
+        let login = server.post("/auth/login", &json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD })).await;
+        let user: BTreeSet<String> = login.data().as_object().unwrap().keys().cloned().collect();
+        assert_eq!(user, property_names("SessionUser"));
     }
 }
 
