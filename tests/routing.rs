@@ -1,0 +1,96 @@
+//! The routes and the session guard, mounted with the real router in the browser.
+//! Each test opens its address first, as a user typing it would.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use api_types::RuntimeConfig;
+use leptos::prelude::*;
+use leptos_router::components::Router;
+use support::*;
+use wadesk::i18n::Language;
+use wadesk::AppRoutes;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+async fn routes_and_guard_behave_like_the_contract_says() {
+    // One test, run in order: the router follows the single browser address of the page.
+    // The link click comes first: a router of an earlier mount may still listen for clicks.
+
+    // Logged in, the page shows inside the frame, with the user and the active navigation item.
+    open_path("/inbox");
+    let root = container();
+    let mounted = leptos::mount::mount_to(root.clone(), || {
+        provide_test_context(RuntimeConfig::default(), Language::English, Some(test_user()));
+        view! { <Router><AppRoutes /></Router> }
+    });
+    wait_for(&root, "page-not-built").await;
+    wait_for_text(&root, "topbar-account-name", "Acme Trading").await;
+    wait_for_text(&root, "topbar-user-name", "Ana Pereira").await;
+    wait_for_text(&root, "topbar-user-role", "Admin").await;
+    let inbox_link = find(&root, "nav-inbox").unwrap();
+    assert_eq!(inbox_link.get_attribute("aria-current").as_deref(), Some("page"));
+    assert_eq!(find(&root, "nav-team").unwrap().get_attribute("aria-current"), None);
+    for testid in ["nav-onboarding", "nav-numbers", "nav-settings", "language-switch", "logout-button"] {
+        assert!(find(&root, testid).is_some(), "{testid} is missing");
+    }
+
+    // Following a navigation link changes the page without reloading.
+    click(&find(&root, "nav-team").unwrap());
+    eventually("the team page", || (current_path_and_query() == "/team").then_some(())).await;
+    eventually("the team link to be active", || {
+        (find(&root, "nav-team").unwrap().get_attribute("aria-current").as_deref() == Some("page")).then_some(())
+    })
+    .await;
+    drop(mounted);
+
+    // Logged out, an app page sends the visitor to the login page, remembering where they were.
+    open_path("/team?tab=agents");
+    let root = container();
+    let mounted = leptos::mount::mount_to(root.clone(), || {
+        provide_test_context(RuntimeConfig::default(), Language::English, None);
+        view! { <Router><AppRoutes /></Router> }
+    });
+    wait_for(&root, "login-email").await;
+    eventually("the login address", || {
+        (current_path_and_query() == "/login?next=/team%3Ftab%3Dagents").then_some(())
+    })
+    .await;
+    assert!(find(&root, "page-not-built").is_none());
+    drop(mounted);
+
+    // A logged-in user opening the login page goes on to the page in `next`...
+    open_path("/login?next=/settings");
+    let root = container();
+    let mounted = leptos::mount::mount_to(root.clone(), || {
+        provide_test_context(RuntimeConfig::default(), Language::English, Some(test_user()));
+        view! { <Router><AppRoutes /></Router> }
+    });
+    eventually("the settings page", || (current_path_and_query() == "/settings").then_some(())).await;
+    wait_for(&root, "page-not-built").await;
+    drop(mounted);
+
+    // ...but never off the site.
+    open_path("/login?next=//evil.com");
+    let root = container();
+    let mounted = leptos::mount::mount_to(root.clone(), || {
+        provide_test_context(RuntimeConfig::default(), Language::English, Some(test_user()));
+        view! { <Router><AppRoutes /></Router> }
+    });
+    eventually("the home page", || (current_path_and_query() == "/onboarding").then_some(())).await;
+    drop(mounted);
+
+    // An unknown address shows the 404 page with a way home.
+    open_path("/no/such/page");
+    let root = container();
+    let mounted = leptos::mount::mount_to(root.clone(), || {
+        provide_test_context(RuntimeConfig::default(), Language::English, None);
+        view! { <Router><AppRoutes /></Router> }
+    });
+    wait_for(&root, "not-found-page").await;
+    let home = find(&root, "not-found-home-link").unwrap();
+    assert_eq!(home.get_attribute("href").as_deref(), Some("/"));
+    drop(mounted);
+}
