@@ -39,6 +39,9 @@ impl Bundle {
         }
         // A stale stamp must not survive a failed build.
         let _ = std::fs::remove_file(&stamp);
+        // `--offline` below also keeps Trunk's cargo build offline, so download the crates first
+        // (a no-op when they are cached).
+        Cmd::new("cargo").arg("fetch").current_dir(root).run()?;
         Cmd::new("trunk")
             .args(["build", "--release", "--offline", "--public-url", self.public_url, "--dist"])
             .arg(&self.dist)
