@@ -17,6 +17,8 @@ mod routes;
 pub mod sandbox;
 pub mod secrets;
 pub mod store;
+#[cfg(test)]
+mod test_database;
 pub mod upstream;
 pub mod validation;
 pub mod webhooks;

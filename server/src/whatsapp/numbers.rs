@@ -162,18 +162,28 @@ pub async fn register(state: &AppState, number: &NumberRow, token: Option<&Busin
 }
 
 /// After a live registration, read the number's state back (best effort: webhooks also update it).
+/// The read-back is written only if no webhook changed the number while it was on its way: a
+/// webhook applied meanwhile is newer than what the upstream answered before it.
 pub async fn refresh_from_upstream(state: &AppState, number: &NumberRow, token: Option<&BusinessToken>) {
+    let read_before = match store::find_number_anywhere(&state.db, &number.phone_number_id).await {
+        Ok(Some(current)) => store::NumberState::of(&current),
+        Ok(None) => return,
+        Err(cause) => {
+            tracing::error!(%cause, "cannot read the number before refreshing it");
+            return;
+        }
+    };
     match state.upstream.get_number(token, &number.waba_id, &number.phone_number_id).await {
         Ok(fresh) => {
-            let changes = [
-                NumberChange::Status(fresh.status),
-                NumberChange::QualityRating(fresh.quality_rating),
-                NumberChange::MessagingLimit(fresh.messaging_limit),
-            ];
-            for change in &changes {
-                if let Err(cause) = store::change_number(&state.db, &number.phone_number_id, change).await {
-                    tracing::error!(%cause, "cannot store a refreshed number");
-                }
+            let fresh = store::NumberState {
+                status: fresh.status,
+                quality_rating: fresh.quality_rating,
+                messaging_limit: fresh.messaging_limit,
+            };
+            match store::replace_number_state_if(&state.db, &number.phone_number_id, &read_before, &fresh).await {
+                Ok(true) => {}
+                Ok(false) => tracing::info!(phone_number_id = %number.phone_number_id, "a webhook updated the number first; the read-back is dropped"),
+                Err(cause) => tracing::error!(%cause, "cannot store a refreshed number"),
             }
         }
         Err(error) => tracing::warn!(%error, "cannot refresh the number after registration"),

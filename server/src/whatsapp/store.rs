@@ -4,6 +4,8 @@
 
 use api_types::{NumberOrigin, SyncProgress, SyncState};
 use sqlx::any::AnyRow;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use sqlx::{AnyPool, Row};
 
 use crate::db::{new_id, now_millis};
@@ -277,6 +279,59 @@ pub async fn change_number(db: &AnyPool, phone_number_id: &str, change: &NumberC
     Ok(updated.rows_affected() > 0)
 }
 
+/// Set the status only while it is still `expected`: a background step decided on what it read
+/// earlier, and a webhook applied since then is newer than that decision. True when it changed.
+pub async fn change_status_if(db: &AnyPool, phone_number_id: &str, expected: &str, status: &str) -> DbResult<bool> {
+    let updated = sqlx::query(
+        "UPDATE whatsapp_numbers SET status = $1, updated_at = $2 WHERE phone_number_id = $3 AND status = $4",
+    )
+    .bind(status)
+    .bind(now_millis())
+    .bind(phone_number_id)
+    .bind(expected)
+    .execute(db)
+    .await?;
+    Ok(updated.rows_affected() > 0)
+}
+
+/// A number's provider-owned state: what webhooks and upstream read-backs both write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberState {
+    pub status: String,
+    pub quality_rating: String,
+    pub messaging_limit: String,
+}
+
+impl NumberState {
+    pub fn of(number: &NumberRow) -> NumberState {
+        NumberState {
+            status: number.status.clone(),
+            quality_rating: number.quality_rating.clone(),
+            messaging_limit: number.messaging_limit.clone(),
+        }
+    }
+}
+
+/// Replace the number's state with `fresh` only if it is still `read_before` (compare and set):
+/// when a webhook changed it meanwhile, the webhook is newer and wins. True when it was replaced.
+pub async fn replace_number_state_if(db: &AnyPool, phone_number_id: &str, read_before: &NumberState, fresh: &NumberState) -> DbResult<bool> {
+    let updated = sqlx::query(
+        "UPDATE whatsapp_numbers SET status = $1, quality_rating = $2, messaging_limit = $3, updated_at = $4 \
+         WHERE phone_number_id = $5 AND status = $6 AND quality_rating = $7 AND messaging_limit = $8",
+    )
+    .bind(&fresh.status)
+    .bind(&fresh.quality_rating)
+    .bind(&fresh.messaging_limit)
+    .bind(now_millis())
+    .bind(phone_number_id)
+    .bind(&read_before.status)
+    .bind(&read_before.quality_rating)
+    .bind(&read_before.messaging_limit)
+    .execute(db)
+    .await?;
+    Ok(updated.rows_affected() > 0)
+}
+
 pub async fn set_number_pin(db: &AnyPool, phone_number_id: &str, pin_sealed: &str) -> DbResult<()> {
     sqlx::query("UPDATE whatsapp_numbers SET pin_sealed = $1 WHERE phone_number_id = $2")
         .bind(pin_sealed)
@@ -496,6 +551,17 @@ pub async fn remove_sync_contact(db: &AnyPool, phone_number_id: &str, contact_ph
     Ok(())
 }
 
+/// When a delivery was received: unix milliseconds, but strictly increasing within the process, so
+/// two deliveries in the same millisecond still sort in the order they arrived.
+fn next_received_at() -> i64 {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = now_millis();
+    let previous = LAST
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(now.max(last + 1)))
+        .unwrap_or_else(|last| last);
+    now.max(previous + 1)
+}
+
 /// Store a raw webhook delivery; returns its id.
 pub async fn store_webhook_event(db: &AnyPool, provider: &str, body: &str, body_sha256: &str) -> DbResult<String> {
     let id = new_id();
@@ -504,12 +570,39 @@ pub async fn store_webhook_event(db: &AnyPool, provider: &str, body: &str, body_
     )
     .bind(&id)
     .bind(provider)
-    .bind(now_millis())
+    .bind(next_received_at())
     .bind(body)
     .bind(body_sha256)
     .execute(db)
     .await?;
     Ok(id)
+}
+
+/// A stored delivery still waiting to be processed.
+#[derive(Debug, Clone)]
+pub struct PendingWebhookEvent {
+    pub id: String,
+    pub provider: String,
+    pub body: String,
+    pub body_sha256: String,
+}
+
+/// The delivery received first among those not processed yet.
+pub async fn oldest_pending_webhook_event(db: &AnyPool) -> DbResult<Option<PendingWebhookEvent>> {
+    let row = sqlx::query(
+        "SELECT id, provider, body, body_sha256 FROM webhook_events WHERE state = 'pending' ORDER BY received_at, id LIMIT 1",
+    )
+    .fetch_optional(db)
+    .await?;
+    row.map(|row| {
+        Ok(PendingWebhookEvent {
+            id: row.try_get("id")?,
+            provider: row.try_get("provider")?,
+            body: row.try_get("body")?,
+            body_sha256: row.try_get("body_sha256")?,
+        })
+    })
+    .transpose()
 }
 
 /// True when another delivery of the same body was already processed (or is being processed).

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use sqlx::AnyPool;
 
 use crate::db::{new_id, now_millis};
-use crate::whatsapp::events::{self, NumberEvent, NumberKey, HISTORY_DECLINED_CODE};
+use crate::whatsapp::events::HISTORY_DECLINED_CODE;
 use crate::whatsapp::store;
 use crate::whatsapp::webhooks::{self, Provider};
 
@@ -24,17 +24,16 @@ const STEP: Duration = Duration::from_millis(150);
 pub fn connect_later(db: AnyPool, phone_number_id: String) {
     tokio::spawn(async move {
         tokio::time::sleep(CONNECT_AFTER).await;
-        let pending = matches!(
-            store::find_number_anywhere(&db, &phone_number_id).await,
-            Ok(Some(number)) if number.status == "PENDING"
-        );
-        if pending {
-            let event = NumberEvent::Status { number: NumberKey::Id(phone_number_id.clone()), status: "CONNECTED".to_owned() };
-            if let Err(cause) = events::apply_events(&db, &[event]).await {
-                tracing::error!(%cause, %phone_number_id, "sandbox: cannot connect the number");
-            }
+        if let Err(cause) = connect_if_pending(&db, &phone_number_id).await {
+            tracing::error!(%cause, %phone_number_id, "sandbox: cannot connect the number");
         }
     });
+}
+
+/// PENDING -> CONNECTED in one conditional write. Reading the status first and writing after
+/// would overwrite whatever a webhook set in between (FLAGGED, DISCONNECTED) with an older fact.
+pub async fn connect_if_pending(db: &AnyPool, phone_number_id: &str) -> Result<bool, sqlx::Error> {
+    store::change_status_if(db, phone_number_id, "PENDING", "CONNECTED").await
 }
 
 /// What a coexistence sync plays back.
@@ -165,6 +164,7 @@ fn sync_payloads(script: &SyncScript) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::whatsapp::events::NumberEvent;
     use crate::whatsapp::webhooks::meta_payload;
 
     #[test]
@@ -183,5 +183,34 @@ mod tests {
         let events: Vec<NumberEvent> =
             sync_payloads(&declined).iter().flat_map(|payload| meta_payload::parse(payload).unwrap()).collect();
         assert!(matches!(events.last(), Some(NumberEvent::HistoryDeclined { .. })));
+    }
+}
+
+#[cfg(test)]
+mod connect_tests {
+    use super::*;
+    use crate::whatsapp::events::{apply_events, NumberEvent, NumberKey};
+    use crate::whatsapp::test_database::{TestDatabase, NUMBER_DIGITS, NUMBER_ID};
+
+    #[tokio::test]
+    async fn a_pending_number_turns_connected() {
+        let test = TestDatabase::with_number("PENDING").await;
+        assert!(connect_if_pending(&test.db, NUMBER_ID).await.unwrap());
+        assert_eq!(test.number_state().await.0, "CONNECTED");
+    }
+
+    #[tokio::test]
+    async fn a_flag_that_arrives_while_pending_is_not_overwritten_by_the_connect() {
+        let test = TestDatabase::with_number("PENDING").await;
+        // The simulator has seen PENDING and decided to connect; a quality webhook lands first.
+        let flagged = NumberEvent::Quality {
+            number: NumberKey::DisplayDigits(NUMBER_DIGITS.to_owned()),
+            quality_rating: None,
+            messaging_limit: Some("TIER_2K".to_owned()),
+            status: Some("FLAGGED".to_owned()),
+        };
+        apply_events(&test.db, &[flagged]).await.unwrap();
+        assert!(!connect_if_pending(&test.db, NUMBER_ID).await.unwrap());
+        assert_eq!(test.number_state().await, ("FLAGGED".to_owned(), "TIER_2K".to_owned()));
     }
 }

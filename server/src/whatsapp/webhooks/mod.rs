@@ -10,7 +10,7 @@ pub mod signature;
 pub mod ycloud_payload;
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, PoisonError};
 
 use api_types::{Envelope, ErrorCode};
 use axum::body::Bytes;
@@ -49,6 +49,10 @@ impl Provider {
             Provider::Ycloud => "ycloud",
             Provider::Sandbox => "sandbox",
         }
+    }
+
+    pub fn from_name(name: &str) -> Option<Provider> {
+        [Provider::Meta, Provider::Ycloud, Provider::Sandbox].into_iter().find(|provider| provider.as_str() == name)
     }
 }
 
@@ -145,24 +149,64 @@ pub async fn store_delivery(db: &AnyPool, provider: Provider, body: &[u8]) -> Re
     Ok(StoredDelivery { event_id, provider, body, body_sha256 })
 }
 
-/// Deliveries are processed one at a time, so two copies of one body racing each other are
-/// still processed once.
-static PROCESSING: LazyLock<tokio::sync::Mutex<()>> = LazyLock::new(|| tokio::sync::Mutex::new(()));
+/// Deliveries to one database are processed one at a time and oldest first, so two copies of one
+/// body are still processed once, and a later fact about a number (DISCONNECTED) is never
+/// overwritten by an earlier one (FLAGGED) that happened to be scheduled after it.
+///
+/// The lock is per database, not per process: a delivery held up in one database (a slow query, a
+/// test server whose runtime is busy) must not hold up deliveries to another.
+fn processing_lock(db: &AnyPool) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: LazyLock<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
+    let database = db.connect_options().database_url.to_string();
+    let mut locks = LOCKS.lock().unwrap_or_else(PoisonError::into_inner);
+    locks.entry(database).or_default().clone()
+}
 
-/// Apply a stored delivery and record the outcome on its row. Never fails: problems are logged
-/// and written to the row.
+/// Process `delivery`, after every delivery stored before it that is still pending. Never fails:
+/// problems are logged and written to the rows. A delivery whose processing failed stays pending
+/// and is tried again, still in order, when the next delivery arrives.
 pub async fn process(db: &AnyPool, delivery: &StoredDelivery) {
-    let _one_at_a_time = PROCESSING.lock().await;
-    let outcome = match outcome_of(db, delivery).await {
-        Ok(outcome) => outcome,
-        Err(cause) => {
-            tracing::error!(%cause, event_id = %delivery.event_id, "webhook processing failed");
-            return;
+    let lock = processing_lock(db);
+    let _one_at_a_time = lock.lock().await;
+    loop {
+        // Whichever task got the lock, deliveries are applied in the order they were stored.
+        let next = match store::oldest_pending_webhook_event(db).await {
+            Ok(Some(next)) => next,
+            Ok(None) => return,
+            Err(cause) => {
+                tracing::error!(%cause, event_id = %delivery.event_id, "cannot read the pending webhooks");
+                return;
+            }
+        };
+        let Some(provider) = Provider::from_name(&next.provider) else {
+            tracing::error!(event_id = %next.id, provider = %next.provider, "a stored webhook names no known provider");
+            if !finish(db, &next.id, "unprocessable", Some("unknown provider")).await {
+                return;
+            }
+            continue;
+        };
+        let next = StoredDelivery { event_id: next.id, provider, body: next.body, body_sha256: next.body_sha256 };
+        match outcome_of(db, &next).await {
+            // An outcome that cannot be written leaves the row pending; stop rather than apply it twice now.
+            Ok((state, note)) if finish(db, &next.event_id, state, note.as_deref()).await => {}
+            Ok(_) => return,
+            Err(cause) => {
+                // Left pending: skipping it would let later deliveries overtake it.
+                tracing::error!(%cause, event_id = %next.event_id, "webhook processing failed");
+                return;
+            }
         }
-    };
-    let (state, note) = outcome;
-    if let Err(cause) = store::finish_webhook_event(db, &delivery.event_id, state, note.as_deref()).await {
-        tracing::error!(%cause, event_id = %delivery.event_id, "cannot record the webhook outcome");
+    }
+}
+
+/// Record a delivery's outcome; false when that failed.
+async fn finish(db: &AnyPool, event_id: &str, state: &str, note: Option<&str>) -> bool {
+    match store::finish_webhook_event(db, event_id, state, note).await {
+        Ok(()) => true,
+        Err(cause) => {
+            tracing::error!(%cause, %event_id, "cannot record the webhook outcome");
+            false
+        }
     }
 }
 
@@ -194,5 +238,62 @@ pub fn parse(provider: Provider, body: &str) -> Result<Vec<NumberEvent>, String>
     match provider {
         Provider::Meta | Provider::Sandbox => meta_payload::parse(&payload),
         Provider::Ycloud => ycloud_payload::parse(&payload),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::whatsapp::test_database::{TestDatabase, NUMBER_DIGITS};
+
+    /// Meta's quality webhook for the test number; `event` FLAGGED or UNFLAGGED.
+    fn quality_update(event: &str, limit: &str) -> Vec<u8> {
+        json!({"object": "whatsapp_business_account", "entry": [{"id": "1000000000000001", "changes": [{
+            "field": "phone_number_quality_update",
+            "value": {"display_phone_number": NUMBER_DIGITS, "event": event, "max_daily_conversations_per_business": limit},
+        }]}]})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn deliveries_apply_in_arrival_order_whichever_task_runs_first() {
+        let test = TestDatabase::with_number("CONNECTED").await;
+        let flagged = store_delivery(&test.db, Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
+        let unflagged = store_delivery(&test.db, Provider::Meta, &quality_update("UNFLAGGED", "TIER_10K")).await.unwrap();
+        // The background task of the later delivery gets to run first.
+        process(&test.db, &unflagged).await;
+        process(&test.db, &flagged).await;
+        assert_eq!(test.number_state().await, ("CONNECTED".to_owned(), "TIER_10K".to_owned()));
+        assert_eq!(test.deliveries_in("processed").await, 2);
+    }
+
+    #[tokio::test]
+    async fn a_held_up_database_does_not_hold_up_deliveries_to_another() {
+        let stuck = TestDatabase::with_number("CONNECTED").await;
+        let other = TestDatabase::with_number("CONNECTED").await;
+        // As if a delivery to the first database were stuck mid-processing (a slow query, a busy runtime).
+        let stuck_lock = processing_lock(&stuck.db);
+        let _held = stuck_lock.lock().await;
+        let delivery = store_delivery(&other.db, Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), process(&other.db, &delivery))
+            .await
+            .expect("the other database's delivery was processed while the first one was held up");
+        assert_eq!(other.number_state().await, ("FLAGGED".to_owned(), "TIER_2K".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn a_delivery_left_pending_is_processed_before_the_next_one() {
+        let test = TestDatabase::with_number("CONNECTED").await;
+        // Stored, but its processing never ran (it failed, or the server stopped first).
+        store_delivery(&test.db, Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
+        let later = store_delivery(&test.db, Provider::Meta, &quality_update("UNFLAGGED", "TIER_10K")).await.unwrap();
+        process(&test.db, &later).await;
+        assert_eq!(test.deliveries_in("pending").await, 0);
+        assert_eq!(test.number_state().await, ("CONNECTED".to_owned(), "TIER_10K".to_owned()));
     }
 }
