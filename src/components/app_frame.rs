@@ -53,14 +53,14 @@ fn Sidebar() -> impl IntoView {
                 <li>
                     <A href=app_href(item.path) attr:class="nav-link" attr:data-testid=item.testid>
                         <span class="nav-icon"><Icon kind=item.icon /></span>
-                        <span class="nav-label">{move || i18n.t(label_key)}</span>
+                        <span class="nav-label">{i18n.text(label_key)}</span>
                     </A>
                 </li>
             }
         })
         .collect_view();
     view! {
-        <nav class="sidebar" aria-label=move || i18n.t("shell.navigation")>
+        <nav class="sidebar" aria-label=i18n.text("shell.navigation")>
             <A href=app_href("/onboarding") attr:class="brand">
                 <span class="brand-mark" aria-hidden="true"></span>
                 <span class="brand-name">"wadesk"</span>
@@ -105,7 +105,7 @@ fn TopBar() -> impl IntoView {
     view! {
         <header class="topbar">
             <div class="topbar-account">
-                <span class="topbar-label">{move || i18n.t("shell.account")}</span>
+                <span class="topbar-label">{i18n.text("shell.account")}</span>
                 <span class="topbar-account-name" data-testid="topbar-account-name">{account_name}</span>
             </div>
             <div class="topbar-actions">

@@ -25,11 +25,11 @@ pub fn AuthLayout(
                     <span class="brand-mark" aria-hidden="true"></span>
                     <span class="brand-name">"wadesk"</span>
                 </div>
-                <h1 class="auth-title">{move || i18n.t(title_key)}</h1>
-                <p class="auth-subtitle muted">{move || i18n.t(subtitle_key)}</p>
+                <h1 class="auth-title">{i18n.text(title_key)}</h1>
+                <p class="auth-subtitle muted">{i18n.text(subtitle_key)}</p>
                 {children()}
             </div>
-            <p class="auth-footer muted">{move || i18n.t("shell.tagline")}</p>
+            <p class="auth-footer muted">{i18n.text("shell.tagline")}</p>
         </main>
     }
 }

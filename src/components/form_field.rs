@@ -42,7 +42,7 @@ pub fn FormField(
     view! {
         <div class="form-field" class:has-error=has_error>
             <label class="form-label" for=input_id.clone()>
-                {move || i18n.t(label_key)}
+                {i18n.text(label_key)}
             </label>
             <input
                 id=input_id

@@ -24,11 +24,11 @@ pub fn LanguageSwitch() -> impl IntoView {
     };
     view! {
         <label class="language-switch">
-            <span class="visually-hidden">{move || i18n.t("shell.language")}</span>
+            <span class="visually-hidden">{i18n.text("shell.language")}</span>
             <span class="language-switch-icon"><Icon kind=IconKind::Language /></span>
             <select
                 data-testid="language-switch"
-                aria-label=move || i18n.t("shell.language")
+                aria-label=i18n.text("shell.language")
                 prop:value=move || i18n.language().code()
                 on:change=on_change
             >

@@ -15,11 +15,11 @@ pub fn NotBuiltYet(
     view! {
         <section class="page" data-testid="page-not-built">
             <header class="page-header">
-                <h1 class="page-title">{move || i18n.t(title_key)}</h1>
+                <h1 class="page-title">{i18n.text(title_key)}</h1>
             </header>
             <div class="empty-state">
                 <div class="empty-state-icon"><Icon kind=IconKind::Construction /></div>
-                <p class="empty-state-text">{move || i18n.t("page.not_built")}</p>
+                <p class="empty-state-text">{i18n.text("page.not_built")}</p>
             </div>
         </section>
     }

@@ -49,7 +49,7 @@ pub fn SessionLoading() -> impl IntoView {
     view! {
         <div class="center-screen" data-testid="session-loading" role="status" aria-live="polite">
             <div class="spinner" aria-hidden="true"></div>
-            <p class="muted">{move || i18n.t("shell.loading")}</p>
+            <p class="muted">{i18n.text("shell.loading")}</p>
         </div>
     }
 }

@@ -124,10 +124,10 @@ pub fn LoginPage() -> impl IntoView {
             </form>
             <Show when=move || signup_enabled>
                 <p class="auth-switch">
-                    <span class="muted">{move || i18n.t("login.no_account")}</span>
+                    <span class="muted">{i18n.text("login.no_account")}</span>
                     " "
                     <A href=app_href(SIGNUP_PATH) attr:data-testid="login-signup-link">
-                        {move || i18n.t("login.signup_link")}
+                        {i18n.text("login.signup_link")}
                     </A>
                 </p>
             </Show>

@@ -13,10 +13,10 @@ pub fn NotFoundPage() -> impl IntoView {
         <main class="auth-screen">
             <div class="auth-card not-found" data-testid="not-found-page">
                 <p class="not-found-code" aria-hidden="true">"404"</p>
-                <h1 class="auth-title">{move || i18n.t("not_found.title")}</h1>
-                <p class="muted">{move || i18n.t("not_found.explanation")}</p>
+                <h1 class="auth-title">{i18n.text("not_found.title")}</h1>
+                <p class="muted">{i18n.text("not_found.explanation")}</p>
                 <A href=app_href("/") attr:class="button button-primary button-block" attr:data-testid="not-found-home-link">
-                    {move || i18n.t("not_found.home")}
+                    {i18n.text("not_found.home")}
                 </A>
             </div>
         </main>

@@ -158,7 +158,7 @@ pub fn SignupPage() -> impl IntoView {
                 fallback=move || {
                     view! {
                         <div class="form-error" role="alert" data-testid="signup-error">
-                            {move || i18n.t("error.signup_disabled")}
+                            {i18n.text("error.signup_disabled")}
                         </div>
                     }
                 }
@@ -166,10 +166,10 @@ pub fn SignupPage() -> impl IntoView {
                 {form}
             </Show>
             <p class="auth-switch">
-                <span class="muted">{move || i18n.t("signup.have_account")}</span>
+                <span class="muted">{i18n.text("signup.have_account")}</span>
                 " "
                 <A href=app_href(LOGIN_PATH) attr:data-testid="signup-login-link">
-                    {move || i18n.t("signup.login_link")}
+                    {i18n.text("signup.login_link")}
                 </A>
             </p>
         </AuthLayout>

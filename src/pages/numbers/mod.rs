@@ -154,11 +154,11 @@ pub fn NumbersPage() -> impl IntoView {
         <section class="page numbers-page" data-testid="numbers-page">
             <header class="page-header page-header-row">
                 <div>
-                    <h1 class="page-title">{move || i18n.t("numbers.title")}</h1>
-                    <p class="page-subtitle">{move || i18n.t("numbers.subtitle")}</p>
+                    <h1 class="page-title">{i18n.text("numbers.title")}</h1>
+                    <p class="page-subtitle">{i18n.text("numbers.subtitle")}</p>
                 </div>
                 <A href=app_href("/onboarding") attr:class="button button-primary" attr:data-testid="numbers-connect-link">
-                    {move || i18n.t("numbers.connect")}
+                    {i18n.text("numbers.connect")}
                 </A>
             </header>
             {move || load_error.get().map(|error| view! {
@@ -185,15 +185,15 @@ pub fn NumbersPage() -> impl IntoView {
             <Show when=move || overview.with(Option::is_none) && load_error.with(Option::is_none)>
                 <div class="loading-block" data-testid="numbers-loading">
                     <span class="spinner" aria-hidden="true"></span>
-                    {move || i18n.t("numbers.loading")}
+                    {i18n.text("numbers.loading")}
                 </div>
             </Show>
             <Show when=move || overview.with(|overview| overview.as_ref().is_some_and(NumbersOverview::is_empty))>
                 <div class="empty-state" data-testid="numbers-empty">
                     <div class="empty-state-icon" aria-hidden="true">"☎"</div>
-                    <p class="empty-state-text">{move || i18n.t("numbers.empty")}</p>
+                    <p class="empty-state-text">{i18n.text("numbers.empty")}</p>
                     <A href=app_href("/onboarding") attr:class="button button-primary" attr:data-testid="numbers-empty-onboarding">
-                        {move || i18n.t("numbers.empty.action")}
+                        {i18n.text("numbers.empty.action")}
                     </A>
                 </div>
             </Show>
@@ -244,7 +244,7 @@ fn WabaCard(waba_id: String) -> impl IntoView {
             </header>
             <Show
                 when=move || group.with(|group| group.as_ref().is_some_and(|group| !group.phone_number_ids.is_empty()))
-                fallback=move || view! { <p class="muted waba-no-numbers" data-testid="waba-no-numbers">{move || i18n.t("numbers.waba.no_numbers")}</p> }
+                fallback=move || view! { <p class="muted waba-no-numbers" data-testid="waba-no-numbers">{i18n.text("numbers.waba.no_numbers")}</p> }
             >
                 <ul class="number-list">
                     <For each=number_ids key=|id| id.clone() let:phone_number_id>

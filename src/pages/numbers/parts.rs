@@ -111,12 +111,12 @@ pub fn NumberFacts(#[prop(into)] number: Signal<NumberDetails>) -> impl IntoView
                 class=move || format!("badge badge-outline badge-{}", quality_tone(&quality()))
                 data-testid="number-quality"
                 data-quality=quality
-                title=move || i18n.t("numbers.quality.title")
+                title=i18n.text("numbers.quality.title")
             >
                 <span class="quality-dot" aria-hidden="true"></span>
                 {move || i18n.t(quality_key(&quality()))}
             </span>
-            <span class="badge badge-plain" data-testid="number-limit" title=move || i18n.t("numbers.limit.title")>
+            <span class="badge badge-plain" data-testid="number-limit" title=i18n.text("numbers.limit.title")>
                 {move || number.with(|number| limit_text(i18n, &number.message_limit))}
             </span>
         </div>
@@ -150,7 +150,7 @@ pub fn CopyField(
     let copied = RwSignal::new(None::<bool>);
     view! {
         <div class="copy-field">
-            <span class="copy-label">{move || i18n.t(label_key)}</span>
+            <span class="copy-label">{i18n.text(label_key)}</span>
             <div class="copy-row">
                 <code class="copy-value" data-testid=testid>{move || value.get()}</code>
                 <button
@@ -178,7 +178,7 @@ pub fn WebhookSettingsBlock() -> impl IntoView {
     let settings = LocalResource::new(move || whatsapp::webhook_settings(api));
     view! {
         <div class="webhook-settings" data-testid="webhook-settings">
-            <Transition fallback=move || view! { <p class="muted">{move || i18n.t("numbers.loading")}</p> }>
+            <Transition fallback=move || view! { <p class="muted">{i18n.text("numbers.loading")}</p> }>
                 {move || Suspend::new(async move {
                     match settings.await {
                         Ok(settings) => view! {

@@ -107,7 +107,7 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
                                     disabled=move || retry.pending().get()
                                     on:click=move |_| { retry.dispatch(id.clone()); }
                                 >
-                                    {move || i18n.t("numbers.retry_registration")}
+                                    {i18n.text("numbers.retry_registration")}
                                 </button>
                             }
                         }
@@ -119,7 +119,7 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
                         aria-expanded=move || settings_open.get().to_string()
                         on:click=move |_| settings_open.update(|open| *open = !*open)
                     >
-                        {move || i18n.t("numbers.settings")}
+                        {i18n.text("numbers.settings")}
                     </button>
                     <button
                         type="button"
@@ -127,7 +127,7 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
                         data-testid="number-remove"
                         on:click=move |_| confirm_open.set(true)
                     >
-                        {move || i18n.t("numbers.remove")}
+                        {i18n.text("numbers.remove")}
                     </button>
                 </div>
                 {move || retry.value().get().map(|result| {
@@ -144,18 +144,18 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
                         view! {
                             <div class="remove-dialog" role="alertdialog" aria-modal="true" aria-labelledby="remove-dialog-title" data-testid="remove-dialog">
                                 <h3 id="remove-dialog-title">{move || i18n.tf("numbers.remove.confirm_title", &[("number", &number_signal.with(|number| number.display_phone_number.clone()))])}</h3>
-                                <p>{move || i18n.t("numbers.remove.explain")}</p>
+                                <p>{i18n.text("numbers.remove.explain")}</p>
                                 <ol class="remove-steps">
-                                    <li>{move || i18n.t("numbers.remove.step_webhook")}</li>
-                                    <li>{move || i18n.t("numbers.remove.step_system_user")}</li>
+                                    <li>{i18n.text("numbers.remove.step_webhook")}</li>
+                                    <li>{i18n.text("numbers.remove.step_system_user")}</li>
                                 </ol>
-                                <p class="muted">{move || i18n.t("numbers.remove.step_history")}</p>
+                                <p class="muted">{i18n.text("numbers.remove.step_history")}</p>
                                 {move || remove.value().get().and_then(Result::err).map(|error| view! {
                                     <p class="inline-error" role="alert" data-testid="remove-error">{error.describe(i18n)}</p>
                                 })}
                                 <div class="dialog-actions">
                                     <button type="button" class="button button-secondary" data-testid="remove-cancel" on:click=move |_| confirm_open.set(false)>
-                                        {move || i18n.t("numbers.remove.cancel")}
+                                        {i18n.text("numbers.remove.cancel")}
                                     </button>
                                     <button
                                         type="button"
@@ -164,7 +164,7 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
                                         disabled=move || remove.pending().get()
                                         on:click=move |_| { remove.dispatch(id.clone()); }
                                     >
-                                        {move || i18n.t("numbers.remove.confirm")}
+                                        {i18n.text("numbers.remove.confirm")}
                                     </button>
                                 </div>
                             </div>
@@ -227,12 +227,12 @@ fn NumberSettingsPanel(#[prop(into)] number: Signal<NumberDetails>) -> impl Into
     view! {
         <div class="number-settings-panel" data-testid="number-settings-panel">
             <div class="settings-section">
-                <h3 class="settings-title">{move || i18n.t("numbers.settings.webhook_title")}</h3>
-                <p class="muted">{move || i18n.t("numbers.settings.webhook_text")}</p>
+                <h3 class="settings-title">{i18n.text("numbers.settings.webhook_title")}</h3>
+                <p class="muted">{i18n.text("numbers.settings.webhook_text")}</p>
                 <WebhookSettingsBlock />
             </div>
             <form class="settings-section" on:submit=submit novalidate=true>
-                <label class="form-label" for=input_id>{move || i18n.t("numbers.display_name.label")}</label>
+                <label class="form-label" for=input_id>{i18n.text("numbers.display_name.label")}</label>
                 <div class="inline-form">
                     <input
                         id=input_id
@@ -244,10 +244,10 @@ fn NumberSettingsPanel(#[prop(into)] number: Signal<NumberDetails>) -> impl Into
                         bind:value=display_name
                     />
                     <button type="submit" class="button button-primary" data-testid="number-display-name-save" disabled=move || save.pending().get()>
-                        {move || i18n.t("numbers.display_name.save")}
+                        {i18n.text("numbers.display_name.save")}
                     </button>
                 </div>
-                <p class="form-hint">{move || i18n.t("numbers.display_name.hint")}</p>
+                <p class="form-hint">{i18n.text("numbers.display_name.hint")}</p>
                 {move || field_error().map(|message| view! {
                     <p class="field-error" role="alert" data-testid="field-error-verifiedName">{message}</p>
                 })}

@@ -95,8 +95,8 @@ pub fn ManualBindCard(
     view! {
         <section class="card onboarding-card bind-card" aria-labelledby="bind-title">
             <div class="card-icon card-icon-manual" aria-hidden="true">"#"</div>
-            <h2 class="card-title" id="bind-title">{move || i18n.t("onboarding.bind.title")}</h2>
-            <p class="card-text">{move || i18n.t("onboarding.bind.text")}</p>
+            <h2 class="card-title" id="bind-title">{i18n.text("onboarding.bind.title")}</h2>
+            <p class="card-text">{i18n.text("onboarding.bind.text")}</p>
             <form class="bind-form" on:submit=submit novalidate=true>
                 <div class="bind-fields">
                     <FormField name="wabaId" label_key="onboarding.bind.waba_id" testid="bind-waba-id" value=waba_id error=field_error("wabaId") />
@@ -122,8 +122,8 @@ pub fn ManualBindCard(
                 })}
                 <Show when=succeeded>
                     <p class="notice notice-good" data-testid="bind-success">
-                        {move || i18n.t("onboarding.bind.success")} " "
-                        <A href=app_href("/numbers") attr:data-testid="bind-go-numbers">{move || i18n.t("onboarding.go_numbers")}</A>
+                        {i18n.text("onboarding.bind.success")} " "
+                        <A href=app_href("/numbers") attr:data-testid="bind-go-numbers">{i18n.text("onboarding.go_numbers")}</A>
                     </p>
                 </Show>
                 <button
@@ -136,8 +136,8 @@ pub fn ManualBindCard(
                 </button>
             </form>
             <details class="webhook-details" open=true>
-                <summary>{move || i18n.t("onboarding.bind.webhook_title")}</summary>
-                <p class="card-text">{move || i18n.t("onboarding.bind.webhook_text")}</p>
+                <summary>{i18n.text("onboarding.bind.webhook_title")}</summary>
+                <p class="card-text">{i18n.text("onboarding.bind.webhook_text")}</p>
                 <WebhookSettingsBlock />
             </details>
         </section>

@@ -28,11 +28,11 @@ pub fn OnboardingPage() -> impl IntoView {
     view! {
         <section class="page onboarding-page" data-testid="onboarding-page">
             <header class="page-header">
-                <h1 class="page-title">{move || i18n.t("onboarding.title")}</h1>
-                <p class="page-subtitle">{move || i18n.t("onboarding.subtitle")}</p>
+                <h1 class="page-title">{i18n.text("onboarding.title")}</h1>
+                <p class="page-subtitle">{i18n.text("onboarding.subtitle")}</p>
             </header>
             <Show when=move || !is_admin.get()>
-                <p class="notice notice-warn" data-testid="onboarding-admin-only">{move || i18n.t("onboarding.admin_only")}</p>
+                <p class="notice notice-warn" data-testid="onboarding-admin-only">{i18n.text("onboarding.admin_only")}</p>
             </Show>
             <SdkStatusLine controller=controller />
             <div class="onboarding-grid">
@@ -137,8 +137,8 @@ fn LaunchCard(
     view! {
         <section class="card onboarding-card launch-card">
             <div class="card-icon" aria-hidden="true">{icon}</div>
-            <h2 class="card-title">{move || i18n.t(title_key)}</h2>
-            <p class="card-text">{move || i18n.t(text_key)}</p>
+            <h2 class="card-title">{i18n.text(title_key)}</h2>
+            <p class="card-text">{i18n.text(text_key)}</p>
             <ul class="card-points">{points}</ul>
             <button
                 type="button"

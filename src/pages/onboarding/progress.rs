@@ -171,7 +171,7 @@ fn SignupOutcomeView(controller: SignupController) -> impl IntoView {
         })}
         <Show when=move || status.with(|status| matches!(status, SignupStatus::Connected { .. }))>
             <A href=app_href("/numbers") attr:class="button button-secondary" attr:data-testid="signup-go-numbers">
-                {move || i18n.t("onboarding.go_numbers")}
+                {i18n.text("onboarding.go_numbers")}
             </A>
         </Show>
     }
