@@ -5,7 +5,7 @@ use wadesk::components::config_error::ConfigErrorView;
 use wadesk::App;
 
 fn main() {
-    console_error_panic_hook::set_once();
+    report_panics();
     // Leptos's executor starts with the first mount; until then use the browser's directly.
     wasm_bindgen_futures::spawn_local(async {
         let loaded = wadesk::config::load_runtime_config().await;
@@ -18,4 +18,14 @@ fn main() {
             }
         }
     });
+}
+
+/// Panics reach the browser console. Debug builds (and tests) use `console_error_panic_hook`,
+/// which adds a JavaScript stack trace; release builds log the message and location only,
+/// which keeps the stack-capturing code out of the download.
+fn report_panics() {
+    #[cfg(debug_assertions)]
+    console_error_panic_hook::set_once();
+    #[cfg(not(debug_assertions))]
+    std::panic::set_hook(Box::new(|info| leptos::logging::error!("{info}")));
 }

@@ -69,7 +69,7 @@ pub fn lookup(language: Language, key: &str) -> &'static str {
             };
         }
     }
-    leptos::logging::warn!("i18n: no text for key {key:?}");
+    leptos::logging::warn!("i18n: no text for key \"{key}\"");
     // Leak-free fallback: the key is shown as-is so the gap is visible, never a blank.
     Box::leak(key.to_owned().into_boxed_str())
 }
