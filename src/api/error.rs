@@ -113,27 +113,39 @@ pub fn describe_field_error(error: &FieldError, i18n: I18n) -> String {
 }
 
 /// Decode one HTTP response of the API: the `data` of a successful envelope, or the typed error.
+pub fn decode_response<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ApiError> {
+    decode_envelope(status, body).and_then(decode_data)
+}
+
+/// Unwrap one HTTP response of the API: the `data` of a successful envelope (`null` when absent),
+/// or the typed error.
 ///
 /// This is the only place the envelope is unwrapped. The envelope's `code` decides; the HTTP
-/// status is used only when the body is not an envelope at all (a proxy's error page).
-pub fn decode_response<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ApiError> {
+/// status is used only when the body is not an envelope at all (a proxy's error page). Not
+/// generic on purpose: one copy in the wasm bundle serves every call.
+pub fn decode_envelope(status: u16, body: &str) -> Result<serde_json::Value, ApiError> {
     let envelope: Envelope<serde_json::Value> = match serde_json::from_str(body) {
         Ok(envelope) => envelope,
         Err(_) => return Err(error_without_envelope(status)),
     };
     if envelope.is_success() && (200..300).contains(&status) {
         // `data` may be absent for calls that answer nothing (logout): read it as `null`.
-        let data = envelope.data.unwrap_or(serde_json::Value::Null);
-        return serde_json::from_value(data).map_err(|error| ApiError::Api {
-            code: ErrorCode::Internal.code(),
-            message: format!("unexpected response data: {error}"),
-        });
+        return Ok(envelope.data.unwrap_or(serde_json::Value::Null));
     }
     let details: ErrorDetails = envelope
         .data
         .and_then(|data| serde_json::from_value(data).ok())
         .unwrap_or_default();
     Err(error_from_envelope(status, envelope.code, envelope.message, details))
+}
+
+/// The typed `data` of a successful envelope.
+pub fn decode_data<T: DeserializeOwned>(data: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(data).map_err(unexpected_data)
+}
+
+fn unexpected_data(error: serde_json::Error) -> ApiError {
+    ApiError::Api { code: ErrorCode::Internal.code(), message: format!("unexpected response data: {error}") }
 }
 
 fn error_from_envelope(status: u16, code: i64, message: String, details: ErrorDetails) -> ApiError {
