@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use bundle::Bundle;
-use process::{Cmd, Outcome};
+use process::{Cmd, Outcome, TestTally};
 
 const USAGE: &str = "usage: cargo xtask <command>
 
@@ -167,6 +167,7 @@ fn run(root: &Path, server_flags: &[String]) -> ExitCode {
 
 fn test(root: &Path) -> ExitCode {
     let locked = locked_flags();
+    let tally = TestTally::default();
     let dist = Bundle::root(root);
     let dist_console = Bundle::console(root);
     let steps = vec![
@@ -183,7 +184,7 @@ fn test(root: &Path) -> ExitCode {
                 .args(["test", "-p", "api-types", "-p", "wadesk-server", "-p", "xtask"])
                 .args(&locked)
                 .current_dir(root)
-                .run()
+                .run_tests(&tally)
         }),
         step("wasm tests (wadesk in headless Chromium)", || {
             Cmd::new("cargo")
@@ -191,7 +192,7 @@ fn test(root: &Path) -> ExitCode {
                 .args(&locked)
                 .env("CHROMEDRIVER", system::CHROMEDRIVER)
                 .current_dir(root)
-                .run()
+                .run_tests(&tally)
         }),
         step("release bundles (dist/ and target/dist-console/)", || {
             dist.build(root)?;
@@ -204,10 +205,12 @@ fn test(root: &Path) -> ExitCode {
                 .env("WADESK_E2E_DIST", &dist.dist)
                 .env("WADESK_E2E_DIST_CONSOLE", &dist_console.dist)
                 .current_dir(root)
-                .run()
+                .run_tests(&tally)
         }),
     ];
-    exit_code(run_steps("cargo xtask test", steps))
+    let passed = run_steps("cargo xtask test", steps);
+    println!("{}", tally.closing_line());
+    exit_code(passed)
 }
 
 fn bench(root: &Path) -> ExitCode {

@@ -3,6 +3,8 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
+use std::cell::Cell;
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 /// The outcome of a step or helper: `Err` carries the line shown to the developer.
@@ -62,6 +64,31 @@ impl Cmd {
         }
     }
 
+    /// Run a test command with its output shown line by line as it comes, adding every
+    /// `test result: ... N passed; M failed` line (cargo's libtest and wasm-bindgen-test-runner
+    /// both print it) to `tally`.
+    pub fn run_tests(mut self, tally: &TestTally) -> Outcome {
+        println!("    $ {}", self.shown);
+        let mut child = self
+            .command
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|error| format!("could not start `{}`: {error}", self.shown))?;
+        if let Some(stdout) = child.stdout.take() {
+            let mut shown = std::io::stdout();
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                tally.add_line(&line);
+                let _ = writeln!(shown, "{line}");
+            }
+        }
+        let status = child.wait().map_err(|error| format!("`{}` did not finish: {error}", self.shown))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("`{}` failed ({status})", self.shown))
+        }
+    }
+
     /// Run quietly and return stdout; `None` when it cannot start or fails. For probes such as
     /// `trunk --version`, where "absent" and "broken" both mean "install it".
     pub fn probe(mut self) -> Option<String> {
@@ -96,5 +123,50 @@ impl Cmd {
             .status()
             .map_err(|error| format!("could not start `{}`: {error}", self.shown))?;
         Ok(status.code().unwrap_or(1))
+    }
+}
+
+/// Passed and failed test counts over every suite a run executed, for the closing line.
+#[derive(Debug, Default)]
+pub struct TestTally {
+    passed: Cell<u64>,
+    failed: Cell<u64>,
+}
+
+impl TestTally {
+    /// Count one line of test output if it is a suite's `test result:` line.
+    pub fn add_line(&self, line: &str) {
+        let Some(result) = line.trim().strip_prefix("test result:") else { return };
+        for part in result.split([';', '.']) {
+            let mut words = part.split_whitespace();
+            if let (Some(number), Some(label)) = (words.next(), words.next()) {
+                let Ok(count) = number.parse::<u64>() else { continue };
+                match label {
+                    "passed" => self.passed.set(self.passed.get() + count),
+                    "failed" => self.failed.set(self.failed.get() + count),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// `tests: N passed, M failed`: the plain closing line CI reads.
+    pub fn closing_line(&self) -> String {
+        format!("tests: {} passed, {} failed", self.passed.get(), self.failed.get())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tally_adds_up_libtest_and_wasm_runner_lines() {
+        let tally = TestTally::default();
+        tally.add_line("test result: ok. 58 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 9.69s");
+        tally.add_line("test result: FAILED. 5 passed; 2 failed; 0 ignored; 0 filtered out; finished in 0.01s");
+        tally.add_line("running 3 tests");
+        tally.add_line("test passed_and_failed_names ... ok");
+        assert_eq!(tally.closing_line(), "tests: 63 passed, 2 failed");
     }
 }
