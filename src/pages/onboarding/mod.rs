@@ -35,6 +35,8 @@ pub fn OnboardingPage() -> impl IntoView {
                 <p class="notice notice-warn" data-testid="onboarding-admin-only">{i18n.text("onboarding.admin_only")}</p>
             </Show>
             <SdkStatusLine controller=controller />
+            // Above the cards: after a click the outcome appears where the user is looking.
+            <SignupProgress controller=controller />
             <div class="onboarding-grid">
                 <LaunchCard
                     controller=controller
@@ -63,7 +65,6 @@ pub fn OnboardingPage() -> impl IntoView {
                     button_key="onboarding.coexistence.button"
                 />
             </div>
-            <SignupProgress controller=controller />
             <ManualBindCard allowed=is_admin />
         </section>
     }
