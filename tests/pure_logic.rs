@@ -149,7 +149,10 @@ fn form_checks_use_the_server_limits() {
     assert_eq!(check_new_password(&"x".repeat(api_types::limits::PASSWORD_MIN_CHARS)), None);
     assert_eq!(check_new_password(&"x".repeat(api_types::limits::PASSWORD_MAX_CHARS + 1)), Some("field.too_long"));
     assert_eq!(check_account_name("a"), Some("field.account_name_too_short"));
-    assert_eq!(check_account_name(&"名".repeat(api_types::limits::ACCOUNT_NAME_MAX_CHARS)), None);
+    assert_eq!(check_account_name(&"a".repeat(api_types::limits::ACCOUNT_NAME_MAX_CHARS)), None);
+    assert_eq!(check_account_name(" acme-trading.io_1 "), None);
+    assert_eq!(check_account_name("我的公司"), Some("field.account_name_characters"));
+    assert_eq!(check_account_name("acme trading"), Some("field.account_name_characters"));
     assert_eq!(check_account_name(&"a".repeat(api_types::limits::ACCOUNT_NAME_MAX_CHARS + 1)), Some("field.account_name_too_long"));
     assert_eq!(check_person_name("   "), Some("field.required"));
     assert_eq!(form_name_of_json_field("accountName"), "account-name");

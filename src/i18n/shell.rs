@@ -32,8 +32,8 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("signup.account_name", "Account name", "账户名称"),
     (
         "signup.account_name_hint",
-        "Your business, as your team will see it ({account_name_min}–{account_name_max} characters).",
-        "团队成员看到的企业名称（{account_name_min}–{account_name_max} 个字符）。",
+        "A short name for your business, also the accountName of the API: letters, digits, '.', '_' and '-' ({account_name_min}–{account_name_max} characters).",
+        "企业的简称，也是 API 中的 accountName：仅限字母、数字、“.”、“_” 和 “-”（{account_name_min}–{account_name_max} 个字符）。",
     ),
     ("signup.name", "Your name", "您的姓名"),
     ("signup.email", "Work email", "工作邮箱"),
@@ -62,6 +62,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "field.account_name_too_long",
         "Use at most {account_name_max} characters.",
         "账户名称最多 {account_name_max} 个字符。",
+    ),
+    (
+        "field.account_name_characters",
+        "Use only letters, digits, '.', '_' and '-'.",
+        "只能使用字母、数字、“.”、“_” 和 “-”。",
     ),
     ("field.name_too_long", "Use at most {name_max} characters.", "姓名最多 {name_max} 个字符。"),
     // API failures

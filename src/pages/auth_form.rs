@@ -77,6 +77,9 @@ pub fn check_account_name(account_name: &str) -> Option<&'static str> {
         Some("field.account_name_too_short")
     } else if count > limits::ACCOUNT_NAME_MAX_CHARS {
         Some("field.account_name_too_long")
+    } else if !account_name.trim().chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+        // The same rule as the server: the name is also the API's `accountName`.
+        Some("field.account_name_characters")
     } else {
         None
     }
