@@ -94,6 +94,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// The record exists already (an email, an account name, a number bound to another account).
     Conflict,
+    /// The request body is larger than the server accepts.
+    PayloadTooLarge,
     /// Too many attempts; `retryAfterSeconds` says when to try again.
     RateLimited,
     /// The upstream provider (Meta, YCloud) refused or failed; `message` says why.
@@ -107,7 +109,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::Validation,
         ErrorCode::Unauthorized,
         ErrorCode::InvalidCredentials,
@@ -116,6 +118,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
         ErrorCode::RateLimited,
         ErrorCode::UpstreamError,
         ErrorCode::UpstreamTimeout,
@@ -134,6 +137,7 @@ impl ErrorCode {
             ErrorCode::NotFound => 40400,
             ErrorCode::MethodNotAllowed => 40500,
             ErrorCode::Conflict => 40900,
+            ErrorCode::PayloadTooLarge => 41300,
             ErrorCode::RateLimited => 42900,
             ErrorCode::UpstreamError => 50200,
             ErrorCode::UpstreamTimeout => 50400,
@@ -151,6 +155,7 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
             ErrorCode::RateLimited => 429,
             ErrorCode::UpstreamError => 502,
             ErrorCode::UpstreamTimeout => 504,
@@ -170,6 +175,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "No such route or record (in the caller's account)",
             ErrorCode::MethodNotAllowed => "The path exists but does not answer this HTTP method; `Allow` lists the ones it does",
             ErrorCode::Conflict => "The record exists already (an email, an account name, a number bound to another account)",
+            ErrorCode::PayloadTooLarge => "The request body is larger than the server accepts",
             ErrorCode::RateLimited => "Too many attempts; `data.retryAfterSeconds` and `Retry-After` say when to try again",
             ErrorCode::UpstreamError => "The upstream provider (Meta, YCloud) refused or failed; `message` says why",
             ErrorCode::UpstreamTimeout => "The upstream provider did not answer in time",

@@ -90,6 +90,7 @@ fn error_code_key(code: ErrorCode) -> &'static str {
         // A wrong method means this backend has no such POST route: to the user, it is not there.
         ErrorCode::NotFound | ErrorCode::MethodNotAllowed => "error.not_found",
         ErrorCode::Conflict => "error.conflict",
+        ErrorCode::PayloadTooLarge => "error.payload_too_large",
         ErrorCode::RateLimited => "error.rate_limited",
         ErrorCode::UpstreamError => "error.upstream",
         ErrorCode::UpstreamTimeout => "error.upstream_timeout",

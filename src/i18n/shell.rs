@@ -78,6 +78,7 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("error.signup_disabled", "Sign-up is turned off on this server. Ask your administrator for an invitation.", "此服务器已关闭自助注册，请联系管理员邀请您加入。"),
     ("error.not_found", "That could not be found.", "未找到相关内容。"),
     ("error.conflict", "This already exists.", "该记录已存在。"),
+    ("error.payload_too_large", "What you sent is too large.", "提交的内容过大。"),
     ("error.rate_limited", "Too many attempts. Please wait a moment and try again.", "尝试次数过多，请稍后再试。"),
     ("error.rate_limited_seconds", "Too many attempts. Try again in {seconds} seconds.", "尝试次数过多，请在 {seconds} 秒后重试。"),
     ("error.upstream", "WhatsApp or the messaging provider refused the request.", "WhatsApp 或消息服务商拒绝了该请求。"),

@@ -1,6 +1,6 @@
 //! [`ApiJson`]: the JSON body extractor every API handler uses. Whatever is wrong with a body (not
-//! JSON, a missing field, a wrong type, no JSON content type, too large), the caller gets our 400
-//! Validation envelope with a clear message, naming the field when serde says which.
+//! JSON, a missing field, a wrong type, no JSON content type), the caller gets our 400
+//! Validation envelope with a clear message, naming the field when serde says which; a body over the limit gets 413.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -28,7 +28,7 @@ where
         }
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                body_error("The request body is too large")
+                ApiError::new(ErrorCode::PayloadTooLarge, "The request body is too large")
             } else {
                 body_error("The request body could not be read")
             }

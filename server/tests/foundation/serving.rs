@@ -61,7 +61,7 @@ both_stores! {
 
         let huge = format!(r#"{{"email":"a@b.io","password":"{}"}}"#, "x".repeat(3 * 1024 * 1024));
         let too_large = post_raw(&server, "/auth/login", Some("application/json"), huge).await;
-        too_large.assert_error(400, ErrorCode::Validation);
+        too_large.assert_error(413, ErrorCode::PayloadTooLarge);
         assert!(too_large.message().contains("too large"), "{}", too_large.message());
     }
 

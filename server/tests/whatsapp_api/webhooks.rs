@@ -87,6 +87,15 @@ both_stores! {
         assert_eq!(state_of_delivery(&server, body).await, "unprocessable");
     }
 
+    async fn an_oversized_body_gets_a_json_413_from_both_providers(server, with_secrets) {
+        let body = format!(r#"{{"entry":[],"padding":"{}"}}"#, "x".repeat(3 * 1024 * 1024));
+        let signature = meta_signature(APP_SECRET, body.as_bytes());
+        let meta = post_raw(&server, "/webhooks/meta", body.as_bytes(), &[("x-hub-signature-256", signature)]).await;
+        meta.assert_error(413, ErrorCode::PayloadTooLarge);
+        let ycloud = post_raw(&server, "/webhooks/ycloud", body.as_bytes(), &[]).await;
+        ycloud.assert_error(413, ErrorCode::PayloadTooLarge);
+    }
+
     async fn partner_removed_disconnects_and_quality_updates_apply(server, with_secrets) {
         let admin = server.admin_client().await;
         sign_up_number(&server, &admin, ACME_WABA, ACME_NUMBER, "cloud").await;

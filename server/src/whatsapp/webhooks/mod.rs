@@ -14,6 +14,7 @@ use std::sync::{Arc, LazyLock, PoisonError};
 
 use api_types::{Envelope, ErrorCode};
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -100,7 +101,25 @@ fn rejected(error: SignatureError) -> Response {
     ApiError::new(ErrorCode::Unauthorized, error.message()).into_response()
 }
 
-async fn receive_meta(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// A body the server could not read (over the size limit, or the connection broke) as our JSON error.
+fn unreadable(rejection: BytesRejection) -> Response {
+    tracing::warn!(status = %rejection.status(), "webhook body refused");
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(ErrorCode::PayloadTooLarge, "The webhook body is too large").into_response()
+    } else {
+        ApiError::new(ErrorCode::Validation, "The webhook body could not be read").into_response()
+    }
+}
+
+async fn receive_meta(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return unreadable(rejection),
+    };
     let secret = state.settings.meta_app_secret.as_deref();
     if let Err(error) = signature::verify_meta(secret, header(&headers, "x-hub-signature-256"), &body) {
         return rejected(error);
@@ -108,7 +127,15 @@ async fn receive_meta(State(state): State<AppState>, headers: HeaderMap, body: B
     accept(state.db.clone(), Provider::Meta, &body).await
 }
 
-async fn receive_ycloud(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn receive_ycloud(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return unreadable(rejection),
+    };
     let now = crate::db::now_millis() / 1000;
     let secrets = &state.settings.ycloud_webhook_secrets;
     if let Err(error) = signature::verify_ycloud(secrets, header(&headers, "ycloud-signature"), &body, now) {
