@@ -161,6 +161,43 @@ async fn whatsapp_meta_adapter_speaks_the_graph_api() {
     assert_eq!(history, json!({"messaging_product": "whatsapp", "sync_type": "history"}));
 }
 
+/// A WABA's numbers over three Graph pages: `next` says another page follows, `cursors.after` names it.
+fn graph_paged_numbers(request: &Recorded) -> Answer {
+    let number = |id: u32| json!({"id": id.to_string(), "display_phone_number": format!("+1 555-{id:04}"),
+        "verified_name": "Acme", "status": "CONNECTED", "quality_rating": "GREEN"});
+    let page = |ids: std::ops::Range<u32>, after: &str, has_next: bool| {
+        let mut paging = json!({"cursors": {"before": "b", "after": after}});
+        if has_next {
+            paging["next"] = json!(format!("https://graph.facebook.com/v23.0/1000000000000001/phone_numbers?after={after}"));
+        }
+        answer(200, json!({"data": ids.map(number).collect::<Vec<_>>(), "paging": paging}))
+    };
+    let query = &request.query;
+    if query.contains("after=page-2") {
+        page(200..230, "page-3", false)
+    } else if query.contains("after=page-1") {
+        page(100..200, "page-2", true)
+    } else {
+        page(0..100, "page-1", true)
+    }
+}
+
+#[tokio::test]
+async fn whatsapp_meta_lists_every_page_of_numbers() {
+    let upstream = FakeUpstream::start(graph_paged_numbers).await;
+    let meta = meta(&upstream.url, Duration::from_secs(5));
+    let numbers = meta.list_numbers(Some(&token()), "1000000000000001").await.unwrap();
+    assert_eq!(numbers.len(), 230);
+    assert_eq!(numbers.first().unwrap().id, "0");
+    assert_eq!(numbers.last().unwrap().id, "229");
+    let requests = upstream.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(!requests[0].query.contains("after="), "{}", requests[0].query);
+    assert!(requests[2].query.contains("after=page-2"), "{}", requests[2].query);
+    // Every page is asked of the configured host, never of the absolute `next` URL.
+    assert!(requests.iter().all(|request| request.path == "/v23.0/1000000000000001/phone_numbers"));
+}
+
 #[tokio::test]
 async fn whatsapp_meta_errors_become_clear_messages() {
     let upstream = FakeUpstream::start(|request| match request.path.as_str() {

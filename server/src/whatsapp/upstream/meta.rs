@@ -142,7 +142,37 @@ impl GraphNumber {
 #[derive(Deserialize)]
 struct GraphList<T> {
     data: Vec<T>,
+    #[serde(default)]
+    paging: Option<GraphPaging>,
 }
+
+/// Graph's cursor paging: `next` is present only when another page follows.
+#[derive(Debug, Deserialize)]
+struct GraphPaging {
+    #[serde(default)]
+    cursors: Option<GraphCursors>,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GraphCursors {
+    #[serde(default)]
+    after: Option<String>,
+}
+
+impl<T> GraphList<T> {
+    /// The cursor of the following page, when Graph says there is one.
+    fn after_cursor(&self) -> Option<String> {
+        let paging = self.paging.as_ref()?;
+        paging.next.as_ref()?;
+        paging.cursors.as_ref()?.after.clone().filter(|after| !after.is_empty())
+    }
+}
+
+/// A WABA with more numbers than this many pages of 100 is cut off (and logged): far beyond any
+/// real account, and a guard against an upstream that keeps answering "next".
+const MAX_NUMBER_PAGES: usize = 50;
 
 #[async_trait::async_trait]
 impl Upstream for MetaUpstream {
@@ -177,11 +207,25 @@ impl Upstream for MetaUpstream {
 
     async fn list_numbers(&self, token: Option<&BusinessToken>, waba_id: &str) -> UpstreamResult<Vec<UpstreamNumber>> {
         let token = self.bearer(token, Operation::ListNumbers)?;
-        let request = self
-            .get(token, &format!("{waba_id}/phone_numbers"))
-            .query(&[("fields", NUMBER_FIELDS), ("limit", "100")]);
-        let list: GraphList<GraphNumber> = self.http.json(Operation::ListNumbers, request).await?;
-        Ok(list.data.into_iter().map(|number| number.into_number(waba_id)).collect())
+        let mut numbers = Vec::new();
+        let mut after: Option<String> = None;
+        for _page in 0..MAX_NUMBER_PAGES {
+            let mut request = self
+                .get(token, &format!("{waba_id}/phone_numbers"))
+                .query(&[("fields", NUMBER_FIELDS), ("limit", "100")]);
+            if let Some(cursor) = &after {
+                // The cursor, not Graph's absolute `next` URL: requests only ever go to the configured host.
+                request = request.query(&[("after", cursor.as_str())]);
+            }
+            let list: GraphList<GraphNumber> = self.http.json(Operation::ListNumbers, request).await?;
+            after = list.after_cursor();
+            numbers.extend(list.data.into_iter().map(|number| number.into_number(waba_id)));
+            if after.is_none() {
+                return Ok(numbers);
+            }
+        }
+        tracing::warn!(waba_id, pages = MAX_NUMBER_PAGES, "Graph kept paging phone numbers; the rest is left out");
+        Ok(numbers)
     }
 
     async fn get_number(&self, token: Option<&BusinessToken>, waba_id: &str, phone_number_id: &str) -> UpstreamResult<UpstreamNumber> {
