@@ -237,3 +237,40 @@ fn abandoning_drops_the_waiting_attempt() {
     assert_eq!(machine.on_session_info(cloud_finish()), None);
     assert_eq!(machine.on_login_response(attempt, Some("c".into())), None);
 }
+
+#[test]
+fn a_cancel_or_error_after_a_finish_does_not_undo_it() {
+    // Finish, then a cancel (the user closes the window), then the code: still one completion.
+    let mut machine = SignupFlowMachine::new();
+    let attempt = machine.start(SignupFlow::Cloud).unwrap();
+    assert_eq!(machine.on_session_info(cloud_finish()), None);
+    assert_eq!(machine.on_session_info(SessionInfoEvent::Cancelled { step: Some("PERMISSIONS".into()) }), None);
+    assert_eq!(machine.on_session_info(SessionInfoEvent::Cancelled { step: None }), None);
+    assert!(machine.is_busy(), "the attempt still waits for its code");
+    let complete = completion(machine.on_login_response(attempt, Some("code".into())));
+    assert_eq!(complete.waba_id, "waba-1");
+
+    // The same with a user-reported error arriving after the finish.
+    machine.settle(attempt);
+    let attempt = machine.start(SignupFlow::Coexistence).unwrap();
+    machine.on_session_info(finish(FinishKind::BusinessAppOnboarding, "waba-2", None));
+    let report = SignupErrorReport { message: Some("late".into()), ..Default::default() };
+    assert_eq!(machine.on_session_info(SessionInfoEvent::Error(report)), None);
+    assert_eq!(completion(machine.on_login_response(attempt, Some("code-2".into()))).waba_id, "waba-2");
+
+    // Code first, then finish, then cancel: the completion already went out and stays alone.
+    machine.settle(attempt);
+    let attempt = machine.start(SignupFlow::Cloud).unwrap();
+    machine.on_login_response(attempt, Some("code-3".into()));
+    completion(machine.on_session_info(cloud_finish()));
+    assert_eq!(machine.on_session_info(SessionInfoEvent::Cancelled { step: None }), None);
+    assert!(machine.is_busy(), "busy until the backend call settles");
+
+    // A finish followed by a cancel and a code-less login still ends (no hang), as a failure.
+    machine.settle(attempt);
+    let attempt = machine.start(SignupFlow::Cloud).unwrap();
+    machine.on_session_info(cloud_finish());
+    assert_eq!(machine.on_session_info(SessionInfoEvent::Cancelled { step: None }), None);
+    assert_eq!(machine.on_login_response(attempt, None), Some(SignupOutcome::Failed(SignupFailure::NoAuthorizationCode)));
+    assert!(!machine.is_busy());
+}

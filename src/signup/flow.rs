@@ -150,6 +150,10 @@ impl SignupFlowMachine {
                 waiting.finish = Some(finish);
                 self.try_complete()
             }
+            // Once the popup reported a finish, the assets exist: a later cancel or error (the
+            // user closing the window afterwards, a second frame) must not undo that success.
+            // The login callback still decides: with a code it completes, without one it fails.
+            SessionInfoEvent::Cancelled { .. } | SessionInfoEvent::Error(_) if waiting.finish.is_some() => None,
             SessionInfoEvent::Cancelled { step } => self.end(SignupOutcome::Cancelled { step }),
             SessionInfoEvent::Error(report) => self.end(SignupOutcome::Failed(SignupFailure::Reported(report))),
         }
