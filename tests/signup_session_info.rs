@@ -181,3 +181,112 @@ fn anything_else_is_ignored() {
         assert_eq!(parse_session_info(text), None, "{text:?} must be ignored");
     }
 }
+
+fn finish_of(data: &str) -> Option<SignupFinish> {
+    let text = format!(r#"{{"type":"WA_EMBEDDED_SIGNUP","event":"FINISH","data":{data}}}"#);
+    match parse_session_info(&text)?.event {
+        SessionInfoEvent::Finished(finish) => Some(finish),
+        other => panic!("{text} parsed as {other:?}"),
+    }
+}
+
+#[test]
+fn numeric_ids_must_be_whole_non_negative_numbers() {
+    // A JavaScript number that was an id stringifies as plain digits; anything else is not an id.
+    assert_eq!(finish_of(r#"{"waba_id":102290129340398}"#).unwrap().waba_id, "102290129340398");
+    for data in [
+        r#"{"waba_id":1.5}"#,
+        r#"{"waba_id":-102290129340398}"#,
+        r#"{"waba_id":1e21}"#,
+        r#"{"waba_id":1.0E3}"#,
+        r#"{"waba_id":123456789012345678901234567890}"#,
+        r#"{"waba_id":true}"#,
+        r#"{"waba_id":["1"]}"#,
+    ] {
+        assert_eq!(finish_of(data), None, "{data} has no usable WABA id");
+    }
+    let finish = finish_of(r#"{"waba_id":"7","phone_number_id":-3,"business_id":2.5}"#).unwrap();
+    assert_eq!((finish.phone_number_id, finish.business_id), (None, None));
+    // The version follows the same rule: 3, "3" and "4" are read, 3.5 is not a version.
+    let version = |raw: &str| {
+        parse_session_info(&format!(r#"{{"type":"WA_EMBEDDED_SIGNUP","event":"FINISH","version":{raw},"data":{{"waba_id":"1"}}}}"#))
+            .unwrap()
+            .version
+    };
+    assert_eq!(version("3").as_deref(), Some("3"));
+    assert_eq!(version(r#""4""#).as_deref(), Some("4"));
+    assert_eq!(version("3.5"), None);
+    assert_eq!(version("null"), None);
+}
+
+#[test]
+fn ids_that_could_change_a_graph_api_path_are_refused() {
+    for bad in ["../me", "1/phone_numbers", "1?fields=x", "1#x", "1 2", "1%2F2", "1\u{0}2", "١٢٣", "a.b"] {
+        let data = serde_json::json!({ "waba_id": bad }).to_string();
+        assert_eq!(finish_of(&data), None, "{bad:?} is no WABA id");
+        let data = serde_json::json!({ "waba_id": "1", "phone_number_id": bad, "business_id": bad }).to_string();
+        let finish = finish_of(&data).unwrap();
+        assert_eq!((finish.phone_number_id, finish.business_id), (None, None), "{bad:?}");
+    }
+    // Whitespace around an id is not part of it; the other spelling is used when the first is empty.
+    let finish = finish_of(r#"{"waba_id":"  55 ","wabaId":"66","phone_number_id":"","phoneNumberId":"77"}"#).unwrap();
+    assert_eq!(finish.waba_id, "55");
+    assert_eq!(finish.phone_number_id.as_deref(), Some("77"));
+}
+
+#[test]
+fn huge_values_are_not_carried_along() {
+    let long_id = "1".repeat(10_000);
+    assert_eq!(finish_of(&format!(r#"{{"waba_id":"{long_id}"}}"#)), None);
+    let finish = finish_of(&format!(r#"{{"waba_id":"1","phone_number_id":"{long_id}"}}"#)).unwrap();
+    assert_eq!(finish.phone_number_id, None);
+
+    // A long error message is cut, and still reported with its session id.
+    let long_text = "x".repeat(20_000);
+    let text = format!(
+        r#"{{"type":"WA_EMBEDDED_SIGNUP","event":"CANCEL","data":{{"error_message":"{long_text}","session_id":"s-9","error_code":"{long_text}"}}}}"#
+    );
+    let SessionInfoEvent::Error(report) = event_of(&text) else { panic!("not an error report") };
+    let message = report.message.unwrap();
+    assert!(message.chars().count() <= 501, "message of {} characters", message.chars().count());
+    assert!(message.starts_with("xxxx"));
+    assert_eq!(report.session_id.as_deref(), Some("s-9"));
+    assert_eq!(report.code, None, "a 20,000-character error code is no code");
+
+    // A message of megabytes is not even parsed.
+    let padded = format!(
+        r#"{{"type":"WA_EMBEDDED_SIGNUP","event":"FINISH","data":{{"waba_id":"1"}},"padding":"{}"}}"#,
+        " ".repeat(2 * 1024 * 1024)
+    );
+    assert_eq!(parse_session_info(&padded), None);
+}
+
+#[test]
+fn a_cancel_with_empty_error_fields_is_a_plain_cancel() {
+    assert_eq!(
+        event_of(
+            r#"{"type":"WA_EMBEDDED_SIGNUP","event":"CANCEL","data":{"current_step":"PERMISSIONS","error_message":"  ","error_code":"","session_id":null}}"#
+        ),
+        SessionInfoEvent::Cancelled { step: Some("PERMISSIONS".into()) }
+    );
+    // error_code as a number or a string reads the same.
+    for code in ["524126", r#""524126""#] {
+        let text = format!(r#"{{"type":"WA_EMBEDDED_SIGNUP","event":"CANCEL","data":{{"error_code":{code},"timestamp":1700000000}}}}"#);
+        let SessionInfoEvent::Error(report) = event_of(&text) else { panic!("{text} is an error report") };
+        assert_eq!(report.code.as_deref(), Some("524126"));
+    }
+}
+
+#[test]
+fn unknown_fields_and_a_control_character_in_the_message_change_nothing_else() {
+    assert_eq!(
+        event_of(
+            r#"{"type":"WA_EMBEDDED_SIGNUP","event":"ERROR","extra":{"a":1},"data":{"error_message":"line one\nline two","error_id":"9","new_field":[1,2]}}"#
+        ),
+        SessionInfoEvent::Error(SignupErrorReport {
+            message: Some("line one line two".into()),
+            error_id: Some("9".into()),
+            ..Default::default()
+        })
+    );
+}

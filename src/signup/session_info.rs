@@ -9,6 +9,15 @@ use serde_json::{Map, Value};
 /// The `type` every Embedded Signup message carries.
 pub const MESSAGE_TYPE: &str = "WA_EMBEDDED_SIGNUP";
 
+/// Longer `event.data` texts are ignored unread.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Longest accepted id (WABA, phone number, business): Meta's are about 16 digits.
+pub const MAX_ID_CHARS: usize = 64;
+/// Longest accepted short field (error code, session id, step, version).
+pub const MAX_TOKEN_CHARS: usize = 128;
+/// A longer `error_message` is cut to this many characters (and an ellipsis).
+pub const MAX_ERROR_MESSAGE_CHARS: usize = 500;
+
 /// Which finish the popup reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FinishKind {
@@ -87,6 +96,11 @@ pub struct SessionInfoMessage {
 /// Parse `event.data` as text: the JSON string the popup posts. (When a sender posts an object
 /// instead, the browser glue serialises it to JSON first and calls this too.)
 pub fn parse_session_info(text: &str) -> Option<SessionInfoMessage> {
+    // Real session info is a few hundred bytes; anything this large is not from the popup and
+    // is not worth parsing.
+    if text.len() > MAX_MESSAGE_BYTES {
+        return None;
+    }
     let value: Value = serde_json::from_str(text).ok()?;
     parse_session_info_value(&value)
 }
@@ -113,38 +127,66 @@ pub fn parse_session_info_value(value: &Value) -> Option<SessionInfoMessage> {
         })
     } else {
         match event_name {
-            "CANCEL" if !carries_error(data) => SessionInfoEvent::Cancelled { step: text_field(data, "current_step") },
-            "CANCEL" | "ERROR" => SessionInfoEvent::Error(SignupErrorReport {
-                message: text_field(data, "error_message"),
-                code: id_field(data, &["error_code"]),
-                session_id: id_field(data, &["session_id"]),
-                error_id: id_field(data, &["error_id"]),
-            }),
+            "CANCEL" | "ERROR" => {
+                let report = SignupErrorReport {
+                    message: message_field(data, "error_message"),
+                    code: token_field(data, &["error_code"]),
+                    session_id: token_field(data, &["session_id"]),
+                    error_id: token_field(data, &["error_id"]),
+                };
+                // A `CANCEL` is a user-reported error when it carries any usable error detail.
+                if event_name == "CANCEL" && report == SignupErrorReport::default() {
+                    SessionInfoEvent::Cancelled { step: token_field(data, &["current_step"]) }
+                } else {
+                    SessionInfoEvent::Error(report)
+                }
+            }
             _ => return None,
         }
     };
-    Some(SessionInfoMessage { event, version: id_field(message, &["version"]) })
+    Some(SessionInfoMessage { event, version: token_field(message, &["version"]) })
 }
 
-/// A `CANCEL` is a user-reported error when it carries any error detail.
-fn carries_error(data: &Map<String, Value>) -> bool {
-    ["error_message", "error_code", "session_id", "error_id"]
-        .iter()
-        .any(|key| data.get(*key).is_some_and(|value| !value.is_null()))
-}
-
-/// A non-empty string field.
-fn text_field(data: &Map<String, Value>, key: &str) -> Option<String> {
-    let text = data.get(key)?.as_str()?.trim();
-    (!text.is_empty()).then(|| text.to_owned())
-}
-
-/// An identifier that may come as a string or a number (large ids are sometimes sent unquoted).
-/// The first of `keys` present wins.
-fn id_field(data: &Map<String, Value>, keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|key| match data.get(*key)? {
-        Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
+/// The text of a field that may come as a string or as a whole number (large ids are
+/// sometimes sent unquoted; error codes often are). Fractions, negative or out-of-range numbers
+/// and numbers in exponent form are not identifiers. The first of `keys` with a usable,
+/// non-empty value wins.
+fn scalar_text(data: &Map<String, Value>, keys: &[&str], max_chars: usize, allowed: fn(char) -> bool) -> Option<String> {
+    keys.iter().find_map(|key| {
+        let text = match data.get(*key)? {
+            Value::String(text) => text.trim().to_owned(),
+            Value::Number(number) => number.as_u64()?.to_string(),
+            _ => return None,
+        };
+        (!text.is_empty() && text.chars().count() <= max_chars && text.chars().all(allowed)).then_some(text)
     })
+}
+
+/// An asset id (WABA, phone number, business): letters, digits, `_` and `-` only, so it is safe
+/// in the path of a Graph API URL.
+fn id_field(data: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+    scalar_text(data, keys, MAX_ID_CHARS, |c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A short printable token (error code, session id, step, version).
+fn token_field(data: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+    scalar_text(data, keys, MAX_TOKEN_CHARS, |c| !c.is_control())
+}
+
+/// A free-text message, trimmed, its control characters turned into spaces, and cut to
+/// [`MAX_ERROR_MESSAGE_CHARS`].
+fn message_field(data: &Map<String, Value>, key: &str) -> Option<String> {
+    let text = data.get(key)?.as_str()?.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut cleaned: String = text
+        .chars()
+        .take(MAX_ERROR_MESSAGE_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().nth(MAX_ERROR_MESSAGE_CHARS).is_some() {
+        cleaned.push('…');
+    }
+    Some(cleaned)
 }
