@@ -116,6 +116,11 @@ pub struct Settings {
     /// The public URL this server is reached at (for webhook callback URLs shown to users).
     #[arg(long, env = "WADESK_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// Origins of consoles hosted elsewhere that may call this API with the user's cookie
+    /// (CORS with credentials), comma separated and exact: `https://console.partner.example`.
+    #[arg(long, env = "WADESK_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 }
 
 impl Settings {
@@ -144,9 +149,33 @@ impl Settings {
                 self.database_url
             ));
         }
+        let mut cors_origins = Vec::new();
+        for origin in &self.cors_origins {
+            let origin = origin.trim();
+            if origin.is_empty() {
+                continue;
+            }
+            cors_origins.push(normalize_origin(origin).ok_or_else(|| {
+                format!("--cors-origins takes exact origins such as https://console.example.com, not {origin:?}")
+            })?);
+        }
+        self.cors_origins = cors_origins;
         if self.mode == Mode::Live && self.secret_key.as_deref().unwrap_or("").len() < 16 {
             return Err("live mode needs WADESK_SECRET_KEY (at least 16 characters) to encrypt upstream tokens".to_owned());
         }
         Ok(())
     }
+}
+
+/// `scheme://host[:port]` as browsers send it in `Origin` (lower case, no default port, no path);
+/// `None` for anything else, a `*` wildcard included (credentials need exact origins).
+fn normalize_origin(text: &str) -> Option<String> {
+    let url = url::Url::parse(text).ok()?;
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+    let plain = url.username().is_empty() && url.password().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || !bare || !plain || text.ends_with("/#") {
+        return None;
+    }
+    let origin = url.origin().ascii_serialization();
+    (origin != "null").then_some(origin)
 }

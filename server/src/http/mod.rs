@@ -9,9 +9,10 @@ mod json;
 mod openapi;
 mod spa;
 
-use axum::http::Request;
+use axum::http::{header, HeaderValue, Method, Request};
 use axum::routing::get;
 use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -24,6 +25,7 @@ use crate::state::AppState;
 /// Everything the server answers, under `settings.base_path`.
 pub fn router(state: AppState) -> Router {
     let base_path = state.settings.base_path.clone();
+    let cors = cors_layer(&state.settings.cors_origins);
     let site = Router::new()
         .merge(api::router(&base_path))
         .route("/config.json", get(config::config_json))
@@ -38,5 +40,29 @@ pub fn router(state: AppState) -> Router {
         .on_request(())
         .on_response(DefaultOnResponse::new().level(Level::INFO))
         .on_failure(DefaultOnFailure::new().level(Level::ERROR));
-    base_path::mount(site, &base_path).layer(trace)
+    let app = base_path::mount(site, &base_path);
+    let app = match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    app.layer(trace)
+}
+
+/// Consoles hosted on another origin (a partner's static host) call the API with the user's
+/// cookie: each listed origin gets CORS with credentials; any other origin gets no CORS headers,
+/// so the browser keeps the answer from it. Preflights are answered here, before routing.
+/// Without listed origins there is no CORS layer at all (same-origin consoles need none).
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect();
+    let layer = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(std::time::Duration::from_secs(600));
+    Some(layer)
 }

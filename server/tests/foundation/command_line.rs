@@ -55,6 +55,11 @@ async fn bad_settings_stop_the_server_with_one_line() {
     let unknown = refused(&["--no-such-flag"]).await;
     assert!(unknown.contains("--no-such-flag"), "{unknown}");
 
+    for origin in ["*", "console.example.com", "https://console.example.com/app", "https://user@console.example.com"] {
+        let cors = refused(&["--cors-origins", origin]).await;
+        assert!(cors.contains("--cors-origins"), "{origin}: {cors}");
+    }
+
     let live_without_key = refused(&["--mode", "live"]).await;
     assert!(live_without_key.contains("WADESK_SECRET_KEY"), "{live_without_key}");
 

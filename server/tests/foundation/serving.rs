@@ -124,6 +124,50 @@ both_stores! {
         assert_eq!(server.get("/config.json").await.body["signupEnabled"], false);
     }
 
+    async fn consoles_on_listed_origins_may_call_the_api_with_cookies(server, |settings| {
+        settings.cors_origins = vec!["https://Console.Partner.example/".to_owned(), "http://127.0.0.1:9000".to_owned()];
+        settings.validate().unwrap();
+    }) {
+        let login_url = server.api_url("/auth/login");
+        let preflight = |origin: &'static str| {
+            server.client.request(reqwest::Method::OPTIONS, &login_url)
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "content-type")
+                .send()
+        };
+        let allowed = preflight("https://console.partner.example").await.unwrap();
+        assert!(allowed.status().is_success(), "{}", allowed.status());
+        let headers = allowed.headers();
+        assert_eq!(headers["access-control-allow-origin"], "https://console.partner.example");
+        assert_eq!(headers["access-control-allow-credentials"], "true");
+        assert!(headers["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+        assert!(headers["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase().contains("content-type"));
+
+        let stranger = preflight("https://evil.example").await.unwrap();
+        assert!(stranger.headers().get("access-control-allow-origin").is_none());
+
+        let login = server.client.post(&login_url)
+            .header("origin", "http://127.0.0.1:9000")
+            .json(&json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }))
+            .send().await.unwrap();
+        assert_eq!(login.headers()["access-control-allow-origin"], "http://127.0.0.1:9000");
+        assert_eq!(login.headers()["access-control-allow-credentials"], "true");
+        assert!(login.headers().get("set-cookie").is_some());
+
+        let from_elsewhere = server.client.post(server.api_url("/auth/me"))
+            .header("origin", "https://evil.example")
+            .json(&json!({})).send().await.unwrap();
+        assert!(from_elsewhere.headers().get("access-control-allow-origin").is_none());
+    }
+
+    async fn without_listed_origins_there_are_no_cors_headers(server) {
+        let response = server.client.post(server.api_url("/auth/me"))
+            .header("origin", "https://console.partner.example")
+            .json(&json!({})).send().await.unwrap();
+        assert!(response.headers().get("access-control-allow-origin").is_none());
+    }
+
     async fn everything_lives_under_the_base_path(server, |settings| settings.base_path = "/console/".to_owned()) {
         assert!(server.url.ends_with("/console"), "{}", server.url);
         for (path, expected) in [("/", "/console/"), ("/console", "/console/"), ("/console?x=1", "/console/?x=1")] {
