@@ -181,4 +181,25 @@ both_stores! {
         assert_eq!(response.status(), 200);
         assert_eq!(response.text().await.unwrap(), "42");
     }
+
+    async fn ycloud_timestamps_that_overflow_are_refused_not_a_crash(server, with_secrets) {
+        let body = br#"{"id":"evt_x","type":"whatsapp.phone_number.quality_updated"}"#;
+        for header in [
+            ycloud_signature("new-ycloud-secret", i64::MIN, body),
+            ycloud_signature("new-ycloud-secret", i64::MAX, body),
+            "t=99999999999999999999999999,s=00".to_owned(),
+            "t=abc,s=00".to_owned(),
+            "t=,s=".to_owned(),
+            ",,,".to_owned(),
+        ] {
+            let reply = post_raw(&server, "/webhooks/ycloud", body, &[("ycloud-signature", header.clone())]).await;
+            reply.assert_error(401, ErrorCode::Unauthorized);
+        }
+        // Spaces around the parts, as some senders write them, still verify.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let signed = ycloud_signature("new-ycloud-secret", now, body);
+        let spaced = signed.replace("t=", " t = ").replace(",s=", " , s = ");
+        let reply = post_raw(&server, "/webhooks/ycloud", body, &[("ycloud-signature", spaced)]).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
 }

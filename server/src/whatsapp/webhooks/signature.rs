@@ -62,10 +62,13 @@ pub fn verify_ycloud(secrets: &[String], header: Option<&str>, body: &[u8], now_
     let header = header.ok_or(SignatureError::Missing)?;
     let mut timestamp = None;
     let mut signatures = Vec::new();
+    // A repeated `t=` keeps the last one; that is safe because the signature is checked over the
+    // very text the window is checked on.
     for pair in header.split(',') {
-        match pair.trim().split_once('=') {
-            Some(("t", value)) => timestamp = Some(value.trim()),
-            Some(("s", value)) => signatures.push(value.trim()),
+        let Some((key, value)) = pair.split_once('=') else { continue };
+        match key.trim() {
+            "t" => timestamp = Some(value.trim()),
+            "s" => signatures.push(value.trim()),
             _ => {}
         }
     }
@@ -74,7 +77,8 @@ pub fn verify_ycloud(secrets: &[String], header: Option<&str>, body: &[u8], now_
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now_unix_seconds - timestamp).abs() > YCLOUD_TOLERANCE_SECONDS {
+    // `abs_diff`: a subtraction of the sender's number could overflow (t=-9223372036854775808).
+    if now_unix_seconds.abs_diff(timestamp) > YCLOUD_TOLERANCE_SECONDS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     let parts: [&[u8]; 3] = [timestamp_text.as_bytes(), b".", body];
@@ -138,5 +142,32 @@ mod tests {
         assert_eq!(verify_ycloud(&secrets, Some(&future), body, now), Err(SignatureError::Stale));
         assert_eq!(verify_ycloud(&secrets, Some("s=abc"), body, now), Err(SignatureError::Malformed));
         assert_eq!(verify_ycloud(&[], Some(&header), body, now), Err(SignatureError::NotConfigured));
+    }
+
+    #[test]
+    fn extreme_ycloud_timestamps_are_stale_not_a_panic() {
+        let body = b"{}";
+        let secrets = vec!["secret".to_owned()];
+        let now = 1_800_000_000;
+        for extreme in [i64::MIN, i64::MIN + 1, i64::MAX, -now] {
+            let header = ycloud_signature("secret", extreme, body);
+            assert_eq!(verify_ycloud(&secrets, Some(&header), body, now), Err(SignatureError::Stale), "t={extreme}");
+        }
+        // Beyond i64 is not a number we read.
+        let header = "t=99999999999999999999999,s=00";
+        assert_eq!(verify_ycloud(&secrets, Some(header), body, now), Err(SignatureError::Malformed));
+    }
+
+    #[test]
+    fn ycloud_header_parts_may_have_spaces_around_them() {
+        let body = b"{}";
+        let secrets = vec!["secret".to_owned()];
+        let now = 1_800_000_000;
+        let signature = ycloud_signature("secret", now, body);
+        let hex_part = signature.split_once(",s=").unwrap().1;
+        let spaced = format!(" t = {now} , s = {hex_part} ");
+        assert_eq!(verify_ycloud(&secrets, Some(&spaced), body, now), Ok(()));
+        let upper = format!("t={now},s={}", hex_part.to_uppercase());
+        assert_eq!(verify_ycloud(&secrets, Some(&upper), body, now), Ok(()));
     }
 }
