@@ -88,7 +88,7 @@ both_stores! {
     }
 
     async fn an_oversized_body_gets_a_json_413_from_both_providers(server, with_secrets) {
-        let body = format!(r#"{{"entry":[],"padding":"{}"}}"#, "x".repeat(3 * 1024 * 1024));
+        let body = format!(r#"{{"entry":[],"padding":"{}"}}"#, "x".repeat(5 * 1024 * 1024));
         let signature = meta_signature(APP_SECRET, body.as_bytes());
         let meta = post_raw(&server, "/webhooks/meta", body.as_bytes(), &[("x-hub-signature-256", signature)]).await;
         meta.assert_error(413, ErrorCode::PayloadTooLarge);
@@ -180,6 +180,17 @@ both_stores! {
         let response = server.client.get(&url).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.text().await.unwrap(), "42");
+    }
+
+    async fn a_meta_delivery_of_up_to_3_mb_is_stored_not_refused(server, with_secrets) {
+        // Meta documents payloads of up to 3 MB; refusing one loses it, since every retry is as large.
+        let padding = "x".repeat(2_990_000);
+        let payload = json!({"object": "whatsapp_business_account", "entry": [], "padding": padding});
+        let body = payload.to_string();
+        assert!(body.len() > 2 * 1024 * 1024);
+        let reply = post_meta(&server, &payload).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(state_of_delivery(&server, body.as_bytes()).await, "ignored");
     }
 
     async fn ycloud_timestamps_that_overflow_are_refused_not_a_crash(server, with_secrets) {

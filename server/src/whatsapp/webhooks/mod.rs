@@ -15,7 +15,7 @@ use std::sync::{Arc, LazyLock, PoisonError};
 use api_types::{Envelope, ErrorCode};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -57,10 +57,16 @@ impl Provider {
     }
 }
 
+/// The largest webhook body accepted. Meta documents webhook payloads of up to 3 MB (history
+/// chunks come close), above axum's default of 2 MB: a delivery refused for its size is refused
+/// on every retry, so it would be lost.
+pub const BODY_LIMIT_BYTES: usize = 4 * 1024 * 1024;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(META_PATH, get(verify_subscription).post(receive_meta))
         .route(YCLOUD_PATH, axum::routing::post(receive_ycloud))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
 }
 
 /// Meta's handshake: echo `hub.challenge` when `hub.verify_token` is one we issued.
