@@ -659,6 +659,11 @@ pub async fn webhook_verify_token(db: &AnyPool, account_id: &str) -> DbResult<St
 
 /// Whether some account issued this verify token.
 pub async fn verify_token_exists(db: &AnyPool, token: &str) -> DbResult<bool> {
+    // Tokens we issue are `wadesk-<id>`; one holding NUL is nobody's, and PostgreSQL would refuse
+    // the query (an error for what is only a wrong token).
+    if token.contains('\0') {
+        return Ok(false);
+    }
     let row = sqlx::query("SELECT COUNT(*) AS matches FROM whatsapp_webhook_settings WHERE verify_token = $1")
         .bind(token)
         .fetch_one(db)

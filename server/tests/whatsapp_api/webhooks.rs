@@ -213,4 +213,31 @@ both_stores! {
         let reply = post_raw(&server, "/webhooks/ycloud", body, &[("ycloud-signature", spaced)]).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
+
+    async fn the_handshake_refuses_wrong_modes_and_tokens_with_json(server, |settings| settings.webhook_verify_token = Some("configured-token".to_owned())) {
+        let get = |query: &'static str| {
+            let url = format!("{}/webhooks/meta?{query}", server.url);
+            let client = server.client.clone();
+            async move { Reply::read(client.get(&url).send().await.unwrap()).await }
+        };
+        for query in [
+            "hub.mode=unsubscribe&hub.verify_token=configured-token&hub.challenge=42",
+            "hub.verify_token=configured-token&hub.challenge=42",
+            "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=42",
+            "hub.mode=subscribe&hub.challenge=42",
+            "hub.mode=subscribe&hub.verify_token=&hub.challenge=42",
+            // NUL cannot be stored or compared by PostgreSQL: still a plain wrong token.
+            "hub.mode=subscribe&hub.verify_token=%00&hub.challenge=42",
+            "hub.mode=subscribe&hub.verify_token=configured-token%00&hub.challenge=42",
+            "hub.mode=subscribe&hub.verify_token=%FF%FE&hub.challenge=42",
+        ] {
+            get(query).await.assert_error(403, ErrorCode::Forbidden);
+        }
+        let echoed = server.client
+            .get(format!("{}/webhooks/meta?hub.mode=subscribe&hub.verify_token=configured-token&hub.challenge=%3Cb%3E%20caf%C3%A9%2B1", server.url))
+            .send().await.unwrap();
+        assert_eq!(echoed.status(), 200);
+        assert!(echoed.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        assert_eq!(echoed.text().await.unwrap(), "<b> café+1");
+    }
 }
