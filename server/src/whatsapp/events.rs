@@ -37,6 +37,13 @@ pub enum NumberEvent {
     HistoryFailed { phone_number_id: String, reason: String },
 }
 
+/// A payload's text as the database can keep it. A JSON string may carry NUL (`\u0000`), which
+/// PostgreSQL TEXT cannot hold: left in, the update would fail every time it is tried, and the
+/// delivery would stay pending in front of every later one.
+pub fn storable_text(text: &str) -> String {
+    text.replace('\0', "")
+}
+
 /// Meta's error code when the business declines to share history.
 pub const HISTORY_DECLINED_CODE: i64 = 2_593_109;
 

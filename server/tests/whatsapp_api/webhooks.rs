@@ -193,6 +193,54 @@ both_stores! {
         assert_eq!(state_of_delivery(&server, body.as_bytes()).await, "ignored");
     }
 
+    async fn odd_but_valid_meta_payloads_are_stored_and_never_a_500(server, with_secrets) {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let wide = json!({"object": "whatsapp_business_account", "entry": (0..20_000).map(|i| json!({"id": i})).collect::<Vec<_>>()});
+        let bodies: Vec<String> = vec![
+            json!({"object": "whatsapp_business_account", "entry": []}).to_string(),
+            json!({"object": "whatsapp_business_account", "entry": [{"id": 1000000000000001u64, "changes": [{"field": "phone_number_quality_update", "value": null}]}]}).to_string(),
+            json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "no_such_field_yet", "value": {"x": [1, 2]}}]}]}).to_string(),
+            json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": 42, "value": "text"}, null, 7]}]}).to_string(),
+            json!({"object": "whatsapp_business_account", "entry": [null, 1, "x", {"changes": null}]}).to_string(),
+            json!({"object": "whatsapp_business_account", "entry": "not an array"}).to_string(),
+            json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "history", "value": {
+                "metadata": {"phone_number_id": 2000000000000009u64}, "history": [{"metadata": {"phase": "1", "progress": 40.0, "chunk_order": "x"}, "threads": "none"}]}}]}]}).to_string(),
+            json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+                "contacts": [{"profile": {"name": "Zoë 🌸 \u{202e}"}, "user_id": "US.1"}], "statuses": [{"id": "wamid.1", "status": "read", "timestamp": 1750857384}]}}]}]}).to_string(),
+            deep,
+            wide.to_string(),
+            "null".to_owned(),
+            "".to_owned(),
+        ];
+        for body in &bodies {
+            let signature = meta_signature(APP_SECRET, body.as_bytes());
+            let reply = post_raw(&server, "/webhooks/meta", body.as_bytes(), &[("x-hub-signature-256", signature)]).await;
+            assert_eq!(reply.status, 200, "{} for {}", reply.body, &body[..body.len().min(200)]);
+            let state = state_of_delivery(&server, body.as_bytes()).await;
+            assert!(["ignored", "unprocessable"].contains(&state.as_str()), "{state} for {}", &body[..body.len().min(200)]);
+        }
+    }
+
+    async fn a_nul_character_in_a_payload_does_not_hold_up_later_deliveries(server, with_secrets) {
+        let admin = server.admin_client().await;
+        sign_up_number(&server, &admin, BAKERY_WABA, BAKERY_NUMBER, "coexistence").await;
+        number_until(&server, &admin, BAKERY_NUMBER, "contacts done", |number| number["sync"]["contacts"] == "COMPLETED").await;
+        // JSON may carry NUL as \u0000; PostgreSQL text cannot hold it.
+        let contacts = json!({"object": "whatsapp_business_account", "entry": [{"id": BAKERY_WABA, "changes": [{"field": "smb_app_state_sync", "value": {
+            "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550102", "phone_number_id": BAKERY_NUMBER},
+            "state_sync": [{"type": "contact", "contact": {"full_name": "Nul\u{0}Name", "phone_number": "+1 555 0199"}, "action": "add",
+                "metadata": {"timestamp": "1750857384"}}]}}]}]});
+        assert_eq!(post_meta(&server, &contacts).await.status, 200);
+        assert_eq!(state_of_delivery(&server, contacts.to_string().as_bytes()).await, "processed");
+        let db = database(&server).await;
+        assert_eq!(text_of(&db, "SELECT full_name FROM whatsapp_sync_contacts WHERE contact_phone = $1", "15550199").await.as_deref(), Some("NulName"));
+        // And what comes next is applied.
+        let quality = json!({"object": "whatsapp_business_account", "entry": [{"id": BAKERY_WABA, "changes": [{"field": "phone_number_quality_update",
+            "value": {"display_phone_number": "15550102", "event": "FLAGGED", "max_daily_conversations_per_business": "TIER_2K"}}]}]});
+        assert_eq!(post_meta(&server, &quality).await.status, 200);
+        number_until(&server, &admin, BAKERY_NUMBER, "FLAGGED", |number| number["status"] == "FLAGGED").await;
+    }
+
     async fn ycloud_timestamps_that_overflow_are_refused_not_a_crash(server, with_secrets) {
         let body = br#"{"id":"evt_x","type":"whatsapp.phone_number.quality_updated"}"#;
         for header in [

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::whatsapp::events::{ContactChange, NumberEvent, NumberKey, HISTORY_DECLINED_CODE};
+use crate::whatsapp::events::{storable_text, ContactChange, NumberEvent, NumberKey, HISTORY_DECLINED_CODE};
 use crate::whatsapp::store::only_digits;
 
 /// The events in a Meta payload; `Err` says why the payload is not a Meta webhook at all.
@@ -26,18 +26,24 @@ pub fn parse(payload: &Value) -> Result<Vec<NumberEvent>, String> {
     Ok(events)
 }
 
+/// A string, or a number sent where a string was expected (ids), as text the store can keep.
 fn text(value: &Value) -> Option<String> {
     match value {
-        Value::String(text) => Some(text.clone()),
+        Value::String(text) => Some(storable_text(text)),
         Value::Number(number) => Some(number.to_string()),
         _ => None,
     }
 }
 
+/// A whole number, also when sent as a string (`"40"`) or with a zero fraction (`40.0`).
 fn int(value: Option<&Value>) -> Option<i64> {
+    let whole = |float: f64| (float.fract() == 0.0 && float.abs() < 9.0e15).then_some(float as i64);
     match value? {
-        Value::Number(number) => number.as_i64(),
-        Value::String(text) => text.trim().parse().ok(),
+        Value::Number(number) => number.as_i64().or_else(|| number.as_f64().and_then(whole)),
+        Value::String(text) => {
+            let text = text.trim();
+            text.parse().ok().or_else(|| text.parse::<f64>().ok().and_then(whole))
+        }
         _ => None,
     }
 }

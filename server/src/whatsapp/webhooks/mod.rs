@@ -223,6 +223,13 @@ pub async fn process(db: &AnyPool, delivery: &StoredDelivery) {
             // An outcome that cannot be written leaves the row pending; stop rather than apply it twice now.
             Ok((state, note)) if finish(db, &next.event_id, state, note.as_deref()).await => {}
             Ok(_) => return,
+            Err(cause) if refused_for_its_data(&cause) => {
+                // Retrying would fail the same way, and a pending row holds up every later one.
+                tracing::error!(%cause, event_id = %next.event_id, "the database refused what a webhook carries");
+                if !finish(db, &next.event_id, "failed", Some(&format!("the database refused it: {cause}"))).await {
+                    return;
+                }
+            }
             Err(cause) => {
                 // Left pending: skipping it would let later deliveries overtake it.
                 tracing::error!(%cause, event_id = %next.event_id, "webhook processing failed");
@@ -230,6 +237,22 @@ pub async fn process(db: &AnyPool, delivery: &StoredDelivery) {
             }
         }
     }
+}
+
+/// True when the database refused the data itself (a value it cannot hold, a broken constraint):
+/// the same delivery would be refused on every try. An unreachable or busy database is not this.
+fn refused_for_its_data(cause: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(error) = cause else { return false };
+    if let Some(postgres) = error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        // SQLSTATE classes 22 (data exception, e.g. NUL in text) and 23 (integrity constraint).
+        return postgres.code().starts_with("22") || postgres.code().starts_with("23");
+    }
+    if error.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // Extended result codes keep the primary code in the low byte: TOOBIG, CONSTRAINT, MISMATCH.
+        let primary = error.code().and_then(|code| code.parse::<i64>().ok()).map(|code| code & 0xff);
+        return matches!(primary, Some(18..=20));
+    }
+    false
 }
 
 /// Record a delivery's outcome; false when that failed.
@@ -317,6 +340,32 @@ mod tests {
             .await
             .expect("the other database's delivery was processed while the first one was held up");
         assert_eq!(other.number_state().await, ("FLAGGED".to_owned(), "TIER_2K".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn a_delivery_the_database_refuses_is_marked_failed_and_does_not_hold_up_later_ones() {
+        let test = TestDatabase::with_number("CONNECTED").await;
+        // A value the database will never take (as PostgreSQL never takes NUL in text).
+        sqlx::query(
+            "CREATE TRIGGER refuse_poison BEFORE UPDATE ON whatsapp_numbers WHEN NEW.messaging_limit = 'POISON' \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .execute(&test.db)
+        .await
+        .unwrap();
+        let poison = store_delivery(&test.db, Provider::Meta, &quality_update("FLAGGED", "POISON")).await.unwrap();
+        let later = store_delivery(&test.db, Provider::Meta, &quality_update("UNFLAGGED", "TIER_10K")).await.unwrap();
+        process(&test.db, &poison).await;
+        process(&test.db, &later).await;
+        assert_eq!(test.deliveries_in("pending").await, 0);
+        assert_eq!(test.deliveries_in("failed").await, 1);
+        assert_eq!(test.number_state().await, ("CONNECTED".to_owned(), "TIER_10K".to_owned()));
+    }
+
+    #[test]
+    fn only_refusals_of_the_data_count_as_final() {
+        assert!(!refused_for_its_data(&sqlx::Error::PoolTimedOut));
+        assert!(!refused_for_its_data(&sqlx::Error::Io(std::io::Error::other("connection reset"))));
     }
 
     #[tokio::test]

@@ -3,14 +3,23 @@
 
 use serde_json::Value;
 
-use crate::whatsapp::events::{NumberEvent, NumberKey};
+use crate::whatsapp::events::{storable_text, NumberEvent, NumberKey};
+
+/// A non-empty string field (or a number sent in its place), as text the store can keep.
+fn text(value: &Value, key: &str) -> Option<String> {
+    match value.get(key)? {
+        Value::String(text) => Some(storable_text(text)),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+    .filter(|text| !text.is_empty())
+}
 
 pub fn parse(payload: &Value) -> Result<Vec<NumberEvent>, String> {
     let kind = payload
         .get("type")
         .and_then(Value::as_str)
         .ok_or_else(|| "no type: not a YCloud event".to_owned())?;
-    let text = |value: &Value, key: &str| value.get(key).and_then(Value::as_str).filter(|text| !text.is_empty()).map(str::to_owned);
     let mut events = Vec::new();
     match kind {
         "whatsapp.phone_number.quality_updated" | "whatsapp.phone_number.name_updated" | "whatsapp.phone_number.deleted" => {
@@ -27,7 +36,9 @@ pub fn parse(payload: &Value) -> Result<Vec<NumberEvent>, String> {
                         events.push(NumberEvent::NameReviewed {
                             number: key.clone(),
                             approved: decision == "APPROVED",
-                            name: text(number, "requestedVerifiedName").or_else(|| text(number, "verifiedName")),
+                            name: text(number, "requestedVerifiedName")
+                                .or_else(|| text(number, "newName"))
+                                .or_else(|| text(number, "verifiedName")),
                         });
                     }
                 }
