@@ -301,6 +301,100 @@ impl WebDriverCompatibleCommand for ChromeCommand {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A partner's static host
+
+/// A plain static web server on its own loopback port, standing in for a partner's host (the
+/// outside world): it serves a bundle folder under `mount` (such as `/console`), answers unknown
+/// paths below it with `index.html` (so deep links load the app), and serves `config_json` as
+/// `{mount}/config.json`. One request per connection; enough for a browser on loopback.
+pub struct StaticHost {
+    origin: String,
+    listener: Option<tokio::net::TcpListener>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl StaticHost {
+    /// Take a port now, so its origin is known before the API server starts.
+    pub async fn bind() -> E2eResult<StaticHost> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let origin = format!("http://{}", listener.local_addr()?);
+        Ok(StaticHost { origin, listener: Some(listener), task: None })
+    }
+
+    /// `http://127.0.0.1:port`.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Start answering: `dist` under `mount`, with this `config.json`.
+    pub fn serve(&mut self, dist: PathBuf, mount: &str, config_json: String) {
+        let Some(listener) = self.listener.take() else { return };
+        let site = std::sync::Arc::new((dist, mount.trim_end_matches('/').to_owned(), config_json));
+        self.task = Some(tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(answer_static(stream, site.clone()));
+            }
+        }));
+    }
+}
+
+impl Drop for StaticHost {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+async fn answer_static(mut stream: tokio::net::TcpStream, site: std::sync::Arc<(PathBuf, String, String)>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (dist, mount, config_json) = &*site;
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !request.windows(4).any(|window| window == b"\r\n\r\n") && request.len() < 64 * 1024 {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => request.extend_from_slice(&buffer[..read]),
+        }
+    }
+    let head = String::from_utf8_lossy(&request);
+    let target = head.split_whitespace().nth(1).unwrap_or("/");
+    let path = target.split(['?', '#']).next().unwrap_or("/");
+    let (status, content_type, body) = match path.strip_prefix(mount.as_str()) {
+        Some("/config.json") => ("200 OK", "application/json", config_json.clone().into_bytes()),
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            let relative = rest.trim_start_matches('/');
+            let file = dist.join(relative);
+            let inside = !relative.split('/').any(|part| part == "..");
+            match (inside && file.is_file()).then(|| std::fs::read(&file)) {
+                Some(Ok(bytes)) => ("200 OK", content_type_of(&file), bytes),
+                _ => ("200 OK", "text/html", std::fs::read(dist.join("index.html")).unwrap_or_default()),
+            }
+        }
+        _ => ("404 Not Found", "text/plain", b"not found".to_vec()),
+    };
+    let header = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(header.as_bytes()).await;
+    let _ = stream.write_all(&body).await;
+    let _ = stream.shutdown().await;
+}
+
+fn content_type_of(file: &Path) -> &'static str {
+    match file.extension().and_then(|extension| extension.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" => "text/javascript",
+        "wasm" => "application/wasm",
+        "css" => "text/css",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        _ => "application/octet-stream",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The browser: finding things, waiting for them, acting on them
 
 /// One browser window set, pointed at the server. Paths given to its methods are relative to

@@ -1,7 +1,10 @@
 //! The app shell in a real browser: logging in and out, sign-up, guarded routes, deep links,
 //! languages, tenant isolation, 404, and hosting under a sub-path.
 
-use wadesk_e2e::{ensure, json, run, run_with, Browser, E2eResult, Setup, ADMIN_ACCOUNT, ADMIN_EMAIL, ADMIN_PASSWORD};
+use wadesk_e2e::{
+    dist_console_dir, ensure, json, run, run_with, Browser, E2eResult, Json, Setup, StaticHost, ADMIN_ACCOUNT, ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+};
 
 fn has_chinese(text: &str) -> bool {
     text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
@@ -227,6 +230,39 @@ async fn the_console_sub_path_build_works() {
             ensure(url.contains("/console/"), format!("{url} is outside /console/"))?;
             ensure(asset["status"] == json!(200), format!("{url} answered {}", asset["status"]))?;
         }
+        Ok(())
+    })
+    .await;
+}
+
+/// A partner hosts the `/console/` bundle on its own static host and points `config.json` at the
+/// wadesk server on another origin: log-in, the session cookie and deep links work through CORS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_hosted_on_another_origin_uses_the_api_through_cors() {
+    let mut host = StaticHost::bind().await.expect("a port for the static host");
+    let console_origin = host.origin().to_owned();
+    let setup = Setup::default().settings(move |settings| settings.cors_origins = vec![console_origin]);
+    run_with("a_console_hosted_on_another_origin_uses_the_api_through_cors", setup, async |app| {
+        let mut config: Json = serde_json::from_str(&std::fs::read_to_string(dist_console_dir().join("config.json"))?)?;
+        config["apiBaseUrl"] = json!(app.server_url());
+        host.serve(dist_console_dir(), "/console", config.to_string());
+        let console = format!("{}/console", host.origin());
+
+        app.client.goto(&format!("{console}/numbers")).await?;
+        app.wait_for_testid("login-submit").await?;
+        let login_url = app.current_url().await?;
+        ensure(login_url.as_str().starts_with(&format!("{console}/login")), format!("logged out, the static host shows its login: {login_url}"))?;
+
+        app.submit_login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+        app.wait_for_text("topbar-account-name", ADMIN_ACCOUNT).await?;
+        wait_for_current_nav(app, "nav-numbers").await?;
+        let page = app.current_url().await?;
+        ensure(page.as_str() == format!("{console}/numbers"), format!("back on the page asked for, on the static host: {page}"))?;
+
+        // The session cookie belongs to the API's origin and goes along on every call after a reload.
+        app.refresh().await?;
+        app.wait_for_text("topbar-account-name", ADMIN_ACCOUNT).await?;
+        wait_for_current_nav(app, "nav-numbers").await?;
         Ok(())
     })
     .await;
