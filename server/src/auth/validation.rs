@@ -34,14 +34,28 @@ pub fn signup(request: &SignupRequest) -> Result<CleanSignup, Vec<FieldError>> {
 }
 
 /// Login only needs both fields present; whether they are right is the password check's job.
+/// What no stored account can have is refused here, before it costs anything: a password longer
+/// than sign-up allows (Argon2 over a megabyte is work for nothing), an email longer than sign-up
+/// allows (it would be a rate-limit key kept in memory), or control characters (PostgreSQL cannot
+/// even compare a text holding NUL).
 pub fn login(request: &LoginRequest) -> Result<(String, String), Vec<FieldError>> {
     let email = request.email.trim().to_lowercase();
     let mut errors = Vec::new();
     if email.is_empty() {
         errors.push(FieldError::new("email", "required", "Enter your email"));
+    } else if email.chars().count() > EMAIL_MAX_CHARS {
+        errors.push(FieldError::new("email", "too_long", format!("The email can have at most {EMAIL_MAX_CHARS} characters")));
+    } else if email.chars().any(char::is_control) {
+        errors.push(FieldError::new("email", "invalid", "Enter an email address like name@example.com"));
     }
     if request.password.is_empty() {
         errors.push(FieldError::new("password", "required", "Enter your password"));
+    } else if request.password.chars().count() > PASSWORD_MAX_CHARS {
+        errors.push(FieldError::new(
+            "password",
+            "too_long",
+            format!("The password can have at most {PASSWORD_MAX_CHARS} characters"),
+        ));
     }
     if errors.is_empty() {
         Ok((email, request.password.clone()))

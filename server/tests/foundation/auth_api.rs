@@ -71,6 +71,73 @@ both_stores! {
         );
     }
 
+    async fn login_refuses_a_huge_password_or_email_before_hashing(server) {
+        // No stored password is over the sign-up maximum: Argon2 over a megabyte would be work for nothing.
+        let huge = server.post("/auth/login", &json!({ "email": ADMIN_EMAIL, "password": "p".repeat(1024 * 1024) })).await;
+        huge.assert_error(400, ErrorCode::Validation);
+        assert_eq!(huge.field_errors(), [("password".to_owned(), "too_long".to_owned())]);
+        let long_email = format!("{}@example.com", "e".repeat(1024 * 1024));
+        let reply = server.post("/auth/login", &json!({ "email": long_email, "password": "a wrong guess" })).await;
+        reply.assert_error(400, ErrorCode::Validation);
+        assert_eq!(reply.field_errors(), [("email".to_owned(), "too_long".to_owned())]);
+        // A refused attempt is not a guess: the admin's five tries are all still there.
+        for _ in 0..4 {
+            server.post("/auth/login", &json!({ "email": ADMIN_EMAIL, "password": "a wrong guess" })).await
+                .assert_error(401, ErrorCode::InvalidCredentials);
+        }
+        server.post("/auth/login", &json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD })).await.data();
+    }
+
+    async fn login_with_control_characters_in_the_email_is_a_400_not_a_500(server) {
+        // PostgreSQL refuses to compare a text holding NUL; no stored email can hold one anyway.
+        for email in ["admin\u{0}@wadesk.local", "admin@wadesk.local\u{7}"] {
+            let reply = server.post("/auth/login", &json!({ "email": email, "password": ADMIN_PASSWORD })).await;
+            reply.assert_error(400, ErrorCode::Validation);
+            assert_eq!(reply.field_errors(), [("email".to_owned(), "invalid".to_owned())]);
+        }
+    }
+
+    async fn the_per_email_limit_holds_whatever_case_and_spaces_the_guesser_uses(server) {
+        let variants = [ADMIN_EMAIL.to_owned(), ADMIN_EMAIL.to_uppercase(), format!("  {ADMIN_EMAIL}"), "Admin@Wadesk.Local ".to_owned(), "ADMIN@wadesk.LOCAL".to_owned()];
+        for email in &variants {
+            server.post("/auth/login", &json!({ "email": email, "password": "a wrong guess" })).await
+                .assert_error(401, ErrorCode::InvalidCredentials);
+        }
+        server.post("/auth/login", &json!({ "email": "aDmIn@wadesk.local", "password": ADMIN_PASSWORD })).await
+            .assert_error(429, ErrorCode::RateLimited);
+    }
+
+    async fn the_per_address_limit_ignores_x_forwarded_for(server) {
+        // Every guess claims a new address; the server counts the connection's address anyway.
+        for attempt in 0..20 {
+            let response = server.client.post(server.api_url("/auth/login"))
+                .header("x-forwarded-for", format!("10.0.0.{attempt}"))
+                .header("x-real-ip", format!("10.0.1.{attempt}"))
+                .json(&json!({ "email": format!("user{attempt}@example.com"), "password": "a wrong guess" }))
+                .send().await.unwrap();
+            Reply::read(response).await.assert_error(401, ErrorCode::InvalidCredentials);
+        }
+        let response = server.client.post(server.api_url("/auth/login"))
+            .header("x-forwarded-for", "192.0.2.99")
+            .json(&json!({ "email": "fresh@example.com", "password": "a wrong guess" }))
+            .send().await.unwrap();
+        Reply::read(response).await.assert_error(429, ErrorCode::RateLimited);
+    }
+
+    async fn signup_stores_html_in_a_name_as_text_and_refuses_look_alike_account_names(server) {
+        let name = "<script>alert(1)</script> & \"Ann\"";
+        let reply = server.post("/auth/signup", &json!({
+            "accountName": "html-co", "email": "html@example.com", "password": GOOD_PASSWORD, "name": name
+        })).await;
+        assert_eq!(reply.data()["name"], name);
+        // Cyrillic 'а' looks like 'a' but is not one of the allowed characters.
+        let look_alike = server.post("/auth/signup", &json!({
+            "accountName": "w\u{0430}desk", "email": "spoof@example.com", "password": GOOD_PASSWORD, "name": "S"
+        })).await;
+        look_alike.assert_error(400, ErrorCode::Validation);
+        assert_eq!(look_alike.field_errors(), [("accountName".to_owned(), "invalid".to_owned())]);
+    }
+
     async fn repeated_failures_for_one_email_are_rate_limited(server) {
         for attempt in 1..=5 {
             let reply = server.post("/auth/login", &json!({ "email": ADMIN_EMAIL, "password": format!("guess {attempt}") })).await;
