@@ -87,13 +87,14 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The session token from the request's cookies, if any.
+/// The session token from the request's cookies, if any. The header is read as bytes, pair by
+/// pair: another cookie on the same host whose value is not UTF-8 must not hide ours.
 pub fn token_from(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|cookies| cookies.split(';'))
+        .flat_map(|cookies| cookies.as_bytes().split(|byte| *byte == b';'))
+        .filter_map(|pair| std::str::from_utf8(pair).ok())
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, value)| *name == COOKIE_NAME && !value.is_empty())
         .map(|(_, value)| value.to_owned())
@@ -138,6 +139,8 @@ mod tests {
         assert_eq!(token_from(&headers).as_deref(), Some("abc-_"));
         headers.insert(header::COOKIE, HeaderValue::from_static("wadesk_session="));
         assert_eq!(token_from(&headers), None);
+        headers.insert(header::COOKIE, HeaderValue::from_bytes(b"odd=\xff\xfe; wadesk_session=abc").unwrap());
+        assert_eq!(token_from(&headers).as_deref(), Some("abc"));
     }
 
     #[test]

@@ -107,6 +107,52 @@ both_stores! {
             .assert_error(429, ErrorCode::RateLimited);
     }
 
+    async fn a_valid_session_survives_odd_neighbouring_cookies(server) {
+        let login = server.post("/auth/login", &json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD })).await;
+        let token_pair = session_cookie(&login).split(';').next().unwrap().to_owned();
+        // Another app on the same host set a cookie whose value is not UTF-8 (bytes browsers do send).
+        let mut odd = b"other=\xff\xfe; ".to_vec();
+        odd.extend_from_slice(token_pair.as_bytes());
+        let response = reqwest::Client::new()
+            .post(server.api_url("/auth/me"))
+            .header("cookie", reqwest::header::HeaderValue::from_bytes(&odd).unwrap())
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(Reply::read(response).await.data()["email"], ADMIN_EMAIL);
+    }
+
+    async fn garbage_session_cookies_get_a_json_401(server) {
+        let long = format!("wadesk_session={}", "A".repeat(16 * 1024));
+        let cookies: Vec<Vec<u8>> = vec![
+            b"wadesk_session=".to_vec(),
+            b"wadesk_session".to_vec(),
+            b"wadesk_session=\xff\x80garbage".to_vec(),
+            b"wadesk_session=%00%zz; wadesk_session=".to_vec(),
+            b";;;=;=x;wadesk_session==".to_vec(),
+            long.into_bytes(),
+        ];
+        for cookie in cookies {
+            let response = reqwest::Client::new()
+                .post(server.api_url("/auth/me"))
+                .header("cookie", reqwest::header::HeaderValue::from_bytes(&cookie).unwrap())
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            Reply::read(response).await.assert_error(401, ErrorCode::Unauthorized);
+            let response = reqwest::Client::new()
+                .post(server.api_url("/auth/logout"))
+                .header("cookie", reqwest::header::HeaderValue::from_bytes(&cookie).unwrap())
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            Reply::read(response).await.data();
+        }
+    }
+
     async fn the_per_address_limit_ignores_x_forwarded_for(server) {
         // Every guess claims a new address; the server counts the connection's address anyway.
         for attempt in 0..20 {
