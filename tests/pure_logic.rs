@@ -10,7 +10,9 @@ use wadesk::pages::auth_form::{
     check_account_name, check_email, check_login_password, check_new_password, check_person_name,
     form_name_of_json_field,
 };
-use wadesk::state::navigation::{login_path_returning_to, prefix_base, safe_next_path, strip_base, HOME_PATH};
+use wadesk::state::navigation::{
+    login_path_returning_to, prefix_base, safe_next_path, safe_next_path_under, strip_base, HOME_PATH, MAX_NEXT_CHARS,
+};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -41,6 +43,62 @@ fn next_path_accepts_in_app_paths_with_their_query() {
     assert_eq!(safe_next_path(Some("/numbers?x=1")), "/numbers?x=1");
     assert_eq!(safe_next_path(Some("/team")), "/team");
     assert_eq!(safe_next_path(Some("/numbers?back=https://example.com")), "/numbers?back=https://example.com");
+}
+
+#[wasm_bindgen_test]
+fn next_path_refuses_escaped_slashes_dot_segments_and_huge_values() {
+    for hostile in [
+        // Escapes that turn into `//host` or `/\host` when decoded once more.
+        "/%2F%2Fevil.com",
+        "/%2f%2fevil.com",
+        "/%5C%5Cevil.com",
+        "/%5Cevil.com",
+        "/%252F%252Fevil.com",
+        "/%09/evil.com",
+        "/%0A/evil.com",
+        "/%00",
+        "/numbers%",
+        "/numbers%2",
+        "/numbers%zz",
+        // Dot segments climb out from under the base path.
+        "/../evil",
+        "/numbers/../../evil",
+        "/./numbers",
+        "/%2E%2E/evil",
+        "/%2e%2e/evil",
+        // Browsers drop a carriage return too; a form feed or a no-break space is no path.
+        "/\r/evil.com",
+        "/\u{c}/evil.com",
+        "/\u{a0}/evil.com",
+        "/login/",
+        "/signup/?x=1",
+    ] {
+        assert_eq!(safe_next_path(Some(hostile)), HOME_PATH, "{hostile:?} must not be followed");
+        assert_eq!(safe_next_path_under(Some(hostile), "/console"), HOME_PATH, "{hostile:?} under /console");
+    }
+    let long = format!("/numbers?x={}", "a".repeat(MAX_NEXT_CHARS));
+    assert_eq!(safe_next_path(Some(&long)), HOME_PATH);
+    let long = format!("/{}", "a/".repeat(100_000));
+    assert_eq!(safe_next_path(Some(&long)), HOME_PATH);
+    // Escapes of ordinary characters in the path, and anything in the query, stay as they are.
+    assert_eq!(safe_next_path(Some("/inbox/%E4%BD%A0%20x")), "/inbox/%E4%BD%A0%20x");
+    assert_eq!(safe_next_path(Some("/numbers?next=%2F%2Fx&y=..")), "/numbers?next=%2F%2Fx&y=..");
+    assert_eq!(safe_next_path(Some("/numbers?x=1#y")), "/numbers?x=1#y");
+    assert_eq!(safe_next_path(Some("/numbers#/../x")), "/numbers#/../x");
+}
+
+#[wasm_bindgen_test]
+fn next_path_under_a_base_path_is_an_app_path() {
+    // The router puts the base in front: a `next` that already carries it loses it once.
+    assert_eq!(safe_next_path_under(Some("/console/numbers?x=1#y"), "/console"), "/numbers?x=1#y");
+    assert_eq!(safe_next_path_under(Some("/console"), "/console"), "/");
+    assert_eq!(safe_next_path_under(Some("/console/console/numbers"), "/console"), "/console/numbers");
+    assert_eq!(safe_next_path_under(Some("/numbers?x=1#y"), "/console"), "/numbers?x=1#y");
+    assert_eq!(safe_next_path_under(Some("/consoles/x"), "/console"), "/consoles/x");
+    assert_eq!(safe_next_path_under(Some("/console/login?next=/x"), "/console"), HOME_PATH);
+    assert_eq!(safe_next_path_under(Some("/console//evil.com"), "/console"), HOME_PATH);
+    assert_eq!(safe_next_path_under(Some("/console/../evil"), "/console"), HOME_PATH);
+    assert_eq!(safe_next_path_under(Some("/console/numbers"), ""), "/console/numbers");
 }
 
 #[wasm_bindgen_test]

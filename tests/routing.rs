@@ -82,6 +82,35 @@ async fn routes_and_guard_behave_like_the_contract_says() {
     eventually("the home page", || (current_path_and_query() == "/onboarding").then_some(())).await;
     drop(mounted);
 
+    // An escaped `//` in `next` (decoded once by the query) is not followed either.
+    open_path("/login?next=/%252F%252Fevil.com");
+    let root = container();
+    let mounted = leptos::mount::mount_to(root.clone(), || {
+        provide_test_context(RuntimeConfig::default(), Language::English, Some(test_user()));
+        view! { <Router><AppRoutes /></Router> }
+    });
+    eventually("the home page", || (current_path_and_query() == "/onboarding").then_some(())).await;
+    drop(mounted);
+
+    // Under a base path, a `next` that carries the base (a browser path) is not prefixed twice,
+    // and `/console//evil.com` does not become `//evil.com`.
+    for (address, expected) in [
+        ("/console/login?next=/console/settings%3Ftab%3D1", "/console/settings?tab=1"),
+        ("/console/login?next=/console//evil.com", "/console/onboarding"),
+    ] {
+        open_path(address);
+        let root = container();
+        let mounted = leptos::mount::mount_to(root.clone(), || {
+            let session = wadesk::state::session::Session::settled(Some(test_user()));
+            let api = wadesk::api::ApiClient::new("http://127.0.0.1:9", "/console", Callback::new(|_| ()));
+            let i18n = wadesk::i18n::I18n::with_language(Language::English);
+            wadesk::provide_app_context(RuntimeConfig::default(), "/console".into(), i18n, session, api);
+            view! { <Router base="/console"><AppRoutes /></Router> }
+        });
+        eventually(expected, || (current_path_and_query() == expected).then_some(())).await;
+        drop(mounted);
+    }
+
     // An unknown address shows the 404 page with a way home.
     open_path("/no/such/page");
     let root = container();

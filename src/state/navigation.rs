@@ -44,24 +44,73 @@ pub fn strip_base(pathname: &str, base: &str) -> String {
     }
 }
 
-/// `next` if it is a path inside this app, else [`HOME_PATH`].
-///
-/// Only same-app paths are accepted, to prevent an open redirect through `?next=`: it must start
-/// with a single `/`, carry no backslash (browsers read `/\host` as `//host`) and no control
-/// characters or spaces (browsers drop tabs and newlines, turning `/\t/host` into `//host`).
-/// Going back to the login or sign-up page makes no sense either.
+/// Longer `next` values are not followed (no app address is anywhere near this long).
+pub const MAX_NEXT_CHARS: usize = 2048;
+
+/// `next` if it is a path inside this app, else [`HOME_PATH`]. The base path comes from the
+/// app context (none outside a component); see [`safe_next_path_under`].
 pub fn safe_next_path(next: Option<&str>) -> String {
-    let Some(next) = next else { return HOME_PATH.to_owned() };
-    let is_in_app = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
-    let path_only = next.split(['?', '#']).next().unwrap_or_default();
-    let is_auth_page = [LOGIN_PATH, SIGNUP_PATH].iter().any(|auth| path_only == *auth);
-    if is_in_app && !is_auth_page {
-        next.to_owned()
-    } else {
-        HOME_PATH.to_owned()
+    safe_next_path_under(next, &use_base_path())
+}
+
+/// `next` (already decoded from the query) as an app path if it stays inside this app, else
+/// [`HOME_PATH`].
+///
+/// Only same-app paths are accepted, to prevent an open redirect through `?next=`:
+/// - it must start with a single `/`, carry no backslash (browsers read `/\host` as `//host`)
+///   and no control characters or spaces anywhere (browsers drop tabs and newlines, turning
+///   `/\t/host` into `//host`);
+/// - its path part may not hide a `/`, `\`, `.`, `%` or control character behind a percent
+///   escape (`/%2F%2Fevil.com` is `//evil.com` to anything that decodes it once more), nor
+///   contain `.` or `..` segments (which climb out from under the base path);
+/// - a path that starts with the base path (`/console/numbers` under `/console`) is a browser
+///   path: the base is removed once, as the router adds it again (else `/console/console/...`);
+/// - going back to the login or sign-up page makes no sense;
+/// - values longer than [`MAX_NEXT_CHARS`] are refused.
+pub fn safe_next_path_under(next: Option<&str>, base: &str) -> String {
+    next.and_then(|next| in_app_path(next, base)).unwrap_or_else(|| HOME_PATH.to_owned())
+}
+
+fn in_app_path(next: &str, base: &str) -> Option<String> {
+    if next.len() > MAX_NEXT_CHARS || next.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace()) {
+        return None;
     }
+    let (path, query_and_fragment) = next.split_at(next.find(['?', '#']).unwrap_or(next.len()));
+    if !path.starts_with('/') || path.starts_with("//") || !has_plain_escapes(path) {
+        return None;
+    }
+    if path.split('/').any(|segment| segment == "." || segment == "..") {
+        return None;
+    }
+    let path = strip_base(path, base);
+    let page = path.trim_end_matches('/');
+    // Checked again without the base: `/console//evil.com` must not become `//evil.com`.
+    if path.starts_with("//") || page == LOGIN_PATH || page == SIGNUP_PATH {
+        return None;
+    }
+    Some(format!("{path}{query_and_fragment}"))
+}
+
+/// Every `%` starts a well-formed escape of a byte that means nothing special in a path.
+fn has_plain_escapes(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = |at: usize| bytes.get(at).and_then(|byte| (*byte as char).to_digit(16));
+            let (Some(high), Some(low)) = (hex(index + 1), hex(index + 2)) else {
+                return false;
+            };
+            let byte = (high * 16 + low) as u8;
+            if matches!(byte, b'/' | b'\\' | b'.' | b'%') || byte < 0x20 || byte == 0x7f {
+                return false;
+            }
+            index += 3;
+        } else {
+            index += 1;
+        }
+    }
+    true
 }
 
 /// The login page's app path that comes back to `return_to` (an app path with query) afterwards.
