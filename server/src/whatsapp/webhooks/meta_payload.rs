@@ -218,6 +218,29 @@ mod tests {
     }
 
     #[test]
+    fn numbers_may_come_as_strings_or_whole_floats_and_text_loses_nul() {
+        let payload = envelope("history", json!({"metadata": {"phone_number_id": 2000000000000001u64},
+            "history": [{"metadata": {"phase": "2", "progress": 100.0}, "threads": []},
+                        {"metadata": {"phase": 1.5, "progress": " 7 "}}]}));
+        assert_eq!(
+            parse(&payload).unwrap(),
+            vec![
+                NumberEvent::HistoryChunk { phone_number_id: "2000000000000001".to_owned(), phase: 2, progress: 100, messages: 0 },
+                NumberEvent::HistoryChunk { phone_number_id: "2000000000000001".to_owned(), phase: 0, progress: 7, messages: 0 },
+            ]
+        );
+        let payload = envelope("smb_app_state_sync", json!({"metadata": {"phone_number_id": "2"},
+            "state_sync": [{"type": "contact", "contact": {"full_name": "A\u{0}B", "phone_number": "15550111"}, "action": "add"}]}));
+        assert_eq!(
+            parse(&payload).unwrap(),
+            vec![NumberEvent::Contacts {
+                phone_number_id: "2".to_owned(),
+                changes: vec![ContactChange::Added { phone: "15550111".to_owned(), full_name: "AB".to_owned() }],
+            }]
+        );
+    }
+
+    #[test]
     fn contacts_add_and_remove() {
         let payload = envelope("smb_app_state_sync", json!({"metadata": {"phone_number_id": "2"},
             "state_sync": [

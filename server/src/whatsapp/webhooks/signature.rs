@@ -123,6 +123,10 @@ mod tests {
         assert_eq!(verify_meta(Some("app-secret"), Some("sha1=abc"), body), Err(SignatureError::Malformed));
         assert_eq!(verify_meta(Some("app-secret"), Some("sha256=zz"), body), Err(SignatureError::Malformed));
         assert_eq!(verify_meta(None, Some(&header), body), Err(SignatureError::NotConfigured));
+        // Meta sends lowercase hex; upper case and surrounding spaces name the same bytes.
+        let upper = format!("sha256={}", header.trim_start_matches("sha256=").to_uppercase());
+        assert_eq!(verify_meta(Some("app-secret"), Some(&format!(" {upper} ")), body), Ok(()));
+        assert_eq!(verify_meta(Some("app-secret"), Some("sha256="), body), Err(SignatureError::Mismatch));
     }
 
     #[test]

@@ -90,6 +90,28 @@ mod tests {
     }
 
     #[test]
+    fn a_reviewed_name_reads_new_name_and_ids_sent_as_numbers() {
+        let payload = json!({"id": "evt_3", "type": "whatsapp.phone_number.name_updated",
+            "whatsappPhoneNumber": {"id": 2000000000000001u64, "decision": "APPROVED", "newName": "Acme\u{0} Cakes"}});
+        assert_eq!(
+            parse(&payload).unwrap(),
+            vec![
+                NumberEvent::NameReviewed {
+                    number: NumberKey::Id("2000000000000001".to_owned()),
+                    approved: true,
+                    name: Some("Acme Cakes".to_owned()),
+                },
+                NumberEvent::Quality {
+                    number: NumberKey::Id("2000000000000001".to_owned()),
+                    quality_rating: None,
+                    messaging_limit: None,
+                    status: None,
+                },
+            ]
+        );
+    }
+
+    #[test]
     fn a_deleted_waba_offboards_its_numbers() {
         let payload = json!({"id": "evt_2", "type": "whatsapp.business_account.deleted", "whatsappBusinessAccount": {"id": "1000"}});
         assert_eq!(
