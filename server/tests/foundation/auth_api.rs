@@ -184,6 +184,27 @@ both_stores! {
         assert_eq!(look_alike.field_errors(), [("accountName".to_owned(), "invalid".to_owned())]);
     }
 
+    async fn racing_signups_for_one_email_or_name_create_one_account(server) {
+        // The same email and account name in different cases, all at once: one wins, the rest get 409.
+        let attempt = |i: usize| {
+            let body = json!({
+                "accountName": if i % 2 == 0 { "Race-Co" } else { "race-co" },
+                "email": if i % 2 == 0 { "Racer@Example.com" } else { " racer@example.COM " },
+                "password": GOOD_PASSWORD,
+                "name": format!("Racer {i}"),
+            });
+            let server = &server;
+            async move { server.post_as(&new_client(), "/auth/signup", &body).await }
+        };
+        let (a, b, c, d, e, f) = tokio::join!(attempt(0), attempt(1), attempt(2), attempt(3), attempt(4), attempt(5));
+        let replies = [a, b, c, d, e, f];
+        let won = replies.iter().filter(|reply| reply.status == 200).count();
+        assert_eq!(won, 1, "{:?}", replies.iter().map(|reply| &reply.body).collect::<Vec<_>>());
+        for reply in replies.iter().filter(|reply| reply.status != 200) {
+            reply.assert_error(409, ErrorCode::Conflict);
+        }
+    }
+
     async fn repeated_failures_for_one_email_are_rate_limited(server) {
         for attempt in 1..=5 {
             let reply = server.post("/auth/login", &json!({ "email": ADMIN_EMAIL, "password": format!("guess {attempt}") })).await;
