@@ -178,18 +178,35 @@ pub fn launch(
 ) -> Result<(), SdkError> {
     let fb = global_fb().ok_or_else(|| SdkError::Broken("FB is missing".into()))?;
     let login = fb_function(&fb, "login")?;
-    let callback = Closure::once_into_js(move |response: JsValue| {
-        let code = js_sys::Reflect::get(&response, &JsValue::from_str("authResponse"))
-            .ok()
-            .filter(|auth| auth.is_object())
-            .and_then(|auth| js_sys::Reflect::get(&auth, &JsValue::from_str("code")).ok())
-            .and_then(|code| code.as_string());
-        on_response(code);
-    });
+    // The SDK may call back more than once for one login (a status change after the popup
+    // closed): only the first call counts, and later ones must not throw inside the SDK, which
+    // a `Closure::once` does when called again.
+    let mut on_response = Some(on_response);
+    let callback = Closure::<dyn FnMut(JsValue)>::new(move |response: JsValue| {
+        let Some(on_response) = on_response.take() else {
+            return;
+        };
+        on_response(authorization_code(&response));
+    })
+    .into_js_value();
     login
         .call2(&fb, &callback, &to_js(&login_options(config, flow)))
         .map_err(|error| SdkError::Broken(js_error_text(&error)))?;
     Ok(())
+}
+
+/// `response.authResponse.code` of an `FB.login` callback, when it is a non-empty string
+/// (`authResponse` is `null` when the user closed the popup, `response` itself may be missing).
+fn authorization_code(response: &JsValue) -> Option<String> {
+    if !response.is_object() {
+        return None;
+    }
+    js_sys::Reflect::get(response, &JsValue::from_str("authResponse"))
+        .ok()
+        .filter(|auth| auth.is_object())
+        .and_then(|auth| js_sys::Reflect::get(&auth, &JsValue::from_str("code")).ok())
+        .and_then(|code| code.as_string())
+        .filter(|code| !code.trim().is_empty())
 }
 
 /// The text of a message's `data`: the popup posts a JSON string; an object is serialised so
