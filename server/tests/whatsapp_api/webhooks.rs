@@ -288,4 +288,14 @@ both_stores! {
         assert!(echoed.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
         assert_eq!(echoed.text().await.unwrap(), "<b> café+1");
     }
+
+    async fn a_wrong_method_on_a_webhook_gets_a_json_405(server, with_secrets) {
+        for (method, path) in [("GET", "/webhooks/ycloud"), ("PUT", "/webhooks/meta"), ("DELETE", "/webhooks/ycloud")] {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let response = server.client.request(method.clone(), format!("{}{path}", server.url)).send().await.unwrap();
+            let reply = Reply::read(response).await;
+            reply.assert_error(405, ErrorCode::MethodNotAllowed);
+            assert!(reply.header("allow").is_some(), "{method} {path}: {:?}", reply.headers);
+        }
+    }
 }

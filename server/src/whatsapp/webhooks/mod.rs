@@ -67,6 +67,15 @@ pub fn routes() -> Router<AppState> {
         .route(META_PATH, get(verify_subscription).post(receive_meta))
         .route(YCLOUD_PATH, axum::routing::post(receive_ycloud))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .method_not_allowed_fallback(wrong_method)
+}
+
+/// 405 in our envelope (axum's own is an empty body); axum adds the `Allow` header.
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{} does not answer {method}; webhooks are POST (and GET for Meta's handshake)", uri.path()),
+    )
 }
 
 /// Meta's handshake: echo `hub.challenge` when `hub.verify_token` is one we issued.
