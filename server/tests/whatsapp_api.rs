@@ -11,6 +11,8 @@ mod support;
 mod whatsapp_accounts;
 #[path = "whatsapp_api/numbers.rs"]
 mod whatsapp_numbers;
+#[path = "whatsapp_api/nul_ids.rs"]
+mod whatsapp_nul_ids;
 #[path = "whatsapp_api/sandbox_facebook.rs"]
 mod whatsapp_sandbox_facebook;
 #[path = "whatsapp_api/signup.rs"]

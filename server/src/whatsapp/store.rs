@@ -12,6 +12,13 @@ use crate::db::{new_id, now_millis};
 
 pub type DbResult<T> = Result<T, sqlx::Error>;
 
+/// True for a key no stored row can have: text holding NUL, which PostgreSQL cannot even compare
+/// (the query would fail, a 500 for what is only an id that does not exist). Lookups by a key
+/// that came from a request answer "not found" for it instead.
+fn no_row_can_hold(key: &str) -> bool {
+    key.contains('\0')
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WabaRow {
     pub account_id: String,
@@ -37,6 +44,9 @@ const WABA_COLUMNS: &str = "account_id, waba_id, business_id, name, status, toke
 
 /// The WABA whatever account holds it (to detect one bound elsewhere).
 pub async fn find_waba_anywhere(db: &AnyPool, waba_id: &str) -> DbResult<Option<WabaRow>> {
+    if no_row_can_hold(waba_id) {
+        return Ok(None);
+    }
     let row = sqlx::query(&format!("SELECT {WABA_COLUMNS} FROM whatsapp_wabas WHERE waba_id = $1"))
         .bind(waba_id)
         .fetch_optional(db)
@@ -167,6 +177,9 @@ fn number_from(row: &AnyRow) -> DbResult<NumberRow> {
 
 /// The number whatever account holds it (webhooks, and detecting one bound elsewhere).
 pub async fn find_number_anywhere(db: &AnyPool, phone_number_id: &str) -> DbResult<Option<NumberRow>> {
+    if no_row_can_hold(phone_number_id) {
+        return Ok(None);
+    }
     let row = sqlx::query(&format!("{NUMBER_SELECT} WHERE n.phone_number_id = $1"))
         .bind(phone_number_id)
         .fetch_optional(db)
@@ -201,6 +214,9 @@ pub async fn list_numbers(db: &AnyPool, account_id: &str) -> DbResult<Vec<Number
 }
 
 pub async fn list_numbers_of_waba_anywhere(db: &AnyPool, waba_id: &str) -> DbResult<Vec<NumberRow>> {
+    if no_row_can_hold(waba_id) {
+        return Ok(Vec::new());
+    }
     let rows = sqlx::query(&format!("{NUMBER_SELECT} WHERE n.waba_id = $1 ORDER BY n.created_at, n.phone_number_id"))
         .bind(waba_id)
         .fetch_all(db)
@@ -376,6 +392,9 @@ pub async fn record_registration_attempt(db: &AnyPool, phone_number_id: &str, at
 
 /// When each attempt since `since` was made, oldest first.
 pub async fn registration_attempts_since(db: &AnyPool, phone_number_id: &str, since: i64) -> DbResult<Vec<i64>> {
+    if no_row_can_hold(phone_number_id) {
+        return Ok(Vec::new());
+    }
     let rows = sqlx::query(
         "SELECT attempted_at FROM whatsapp_registration_attempts WHERE phone_number_id = $1 AND attempted_at > $2 \
          ORDER BY attempted_at",
@@ -424,6 +443,9 @@ pub async fn ensure_sync_row(db: &AnyPool, phone_number_id: &str) -> DbResult<()
 }
 
 pub async fn sync_progress(db: &AnyPool, phone_number_id: &str) -> DbResult<Option<SyncProgress>> {
+    if no_row_can_hold(phone_number_id) {
+        return Ok(None);
+    }
     let Some(row) = sqlx::query(
         "SELECT contacts_state, history_state, history_phase, history_progress, history_messages \
          FROM whatsapp_sync_progress WHERE phone_number_id = $1",
@@ -659,9 +681,7 @@ pub async fn webhook_verify_token(db: &AnyPool, account_id: &str) -> DbResult<St
 
 /// Whether some account issued this verify token.
 pub async fn verify_token_exists(db: &AnyPool, token: &str) -> DbResult<bool> {
-    // Tokens we issue are `wadesk-<id>`; one holding NUL is nobody's, and PostgreSQL would refuse
-    // the query (an error for what is only a wrong token).
-    if token.contains('\0') {
+    if no_row_can_hold(token) {
         return Ok(false);
     }
     let row = sqlx::query("SELECT COUNT(*) AS matches FROM whatsapp_webhook_settings WHERE verify_token = $1")
