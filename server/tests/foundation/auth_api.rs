@@ -188,8 +188,8 @@ both_stores! {
         // The same email and account name in different cases, all at once: one wins, the rest get 409.
         let attempt = |i: usize| {
             let body = json!({
-                "accountName": if i % 2 == 0 { "Race-Co" } else { "race-co" },
-                "email": if i % 2 == 0 { "Racer@Example.com" } else { " racer@example.COM " },
+                "accountName": if i.is_multiple_of(2) { "Race-Co" } else { "race-co" },
+                "email": if i.is_multiple_of(2) { "Racer@Example.com" } else { " racer@example.COM " },
                 "password": GOOD_PASSWORD,
                 "name": format!("Racer {i}"),
             });
