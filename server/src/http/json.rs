@@ -51,7 +51,48 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     deserializer
         .end()
         .map_err(|error| body_error(format!("The request body is not valid JSON: {}", without_position(&error))))?;
+    refuse_nul_text(bytes)?;
     Ok(value)
+}
+
+/// Text holding NUL (`\u0000`) means nothing in this API and PostgreSQL cannot store or compare it:
+/// such a body gets a 400 naming the field, before any query sees it.
+fn refuse_nul_text(bytes: &[u8]) -> Result<(), ApiError> {
+    // JSON can only carry NUL escaped, and the escape is always spelled `\u0000`.
+    if !bytes.windows(6).any(|window| window == b"\\u0000") {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    match path_of_nul_text(&value, "") {
+        Some(path) => {
+            let field = if path.is_empty() { "body".to_owned() } else { path };
+            let message = format!("The field `{field}` must not contain the NUL character");
+            Err(ApiError::validation(vec![FieldError::new(&field, "invalid", message)]))
+        }
+        None => Ok(()),
+    }
+}
+
+/// The path (`phoneNumberId`, `items[2].name`) of the first string or key that holds NUL.
+fn path_of_nul_text(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => text.contains('\0').then(|| path.to_owned()),
+        Value::Array(items) => {
+            items.iter().enumerate().find_map(|(index, item)| path_of_nul_text(item, &format!("{path}[{index}]")))
+        }
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            if key.contains('\0') {
+                Some(child)
+            } else {
+                path_of_nul_text(item, &child)
+            }
+        }),
+        _ => None,
+    }
 }
 
 fn describe(path: String, error: serde_json::Error) -> ApiError {
@@ -139,6 +180,16 @@ mod tests {
             assert_eq!(error.code, ErrorCode::Validation);
             assert!(error.details.field_errors.is_empty());
         }
+    }
+
+    #[test]
+    fn text_holding_nul_is_refused_by_field() {
+        let error = parse_body::<Body>(br#"{"email":"a\u0000b"}"#).unwrap_err();
+        assert_eq!(field_errors(error), [("email".to_owned(), "invalid".to_owned())]);
+        let nested = parse_body::<serde_json::Value>(br#"{"list":[{"name":"ok"},{"name":"x\u0000"}]}"#).unwrap_err();
+        assert_eq!(field_errors(nested), [("list[1].name".to_owned(), "invalid".to_owned())]);
+        // An escaped backslash followed by the text "u0000" is not NUL.
+        assert!(parse_body::<Body>(br#"{"email":"a\\u0000b"}"#).is_ok());
     }
 
     #[test]

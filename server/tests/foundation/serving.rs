@@ -59,6 +59,11 @@ both_stores! {
         let empty = post_raw(&server, "/auth/login", Some("application/json"), "").await;
         empty.assert_error(400, ErrorCode::Validation);
 
+        let nul = post_raw(&server, "/auth/signup", Some("application/json"),
+            r#"{"accountName":"nul-test","email":"nul@example.com","password":"a-long-password","name":"Ann\u0000"}"#).await;
+        nul.assert_error(400, ErrorCode::Validation);
+        assert_eq!(nul.field_errors(), [("name".to_owned(), "invalid".to_owned())]);
+
         let huge = format!(r#"{{"email":"a@b.io","password":"{}"}}"#, "x".repeat(3 * 1024 * 1024));
         let too_large = post_raw(&server, "/auth/login", Some("application/json"), huge).await;
         too_large.assert_error(413, ErrorCode::PayloadTooLarge);

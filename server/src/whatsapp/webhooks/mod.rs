@@ -131,9 +131,9 @@ async fn receive_meta(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
+    let body = match body.map_err(unreadable) {
         Ok(body) => body,
-        Err(rejection) => return unreadable(rejection),
+        Err(response) => return response,
     };
     let secret = state.settings.meta_app_secret.as_deref();
     if let Err(error) = signature::verify_meta(secret, header(&headers, "x-hub-signature-256"), &body) {
@@ -147,9 +147,9 @@ async fn receive_ycloud(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
+    let body = match body.map_err(unreadable) {
         Ok(body) => body,
-        Err(rejection) => return unreadable(rejection),
+        Err(response) => return response,
     };
     let now = crate::db::now_millis() / 1000;
     let secrets = &state.settings.ycloud_webhook_secrets;
