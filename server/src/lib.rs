@@ -92,6 +92,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
         upstream,
         login_limiter: Arc::new(LoginRateLimiter::default()),
     };
+    let housekeeping = whatsapp::webhooks::prune_deliveries_periodically(db.clone(), state.settings.webhook_retention_days);
     let app = build_router(state);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -100,7 +101,12 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
         let served = axum::serve(listener, service).with_graceful_shutdown(async move {
             let _ = stopped.await;
         });
-        if let Err(cause) = served.await {
+        // Housekeeping runs beside serving and ends with it (it never ends by itself).
+        let served = tokio::select! {
+            served = served => served,
+            () = housekeeping => Ok(()),
+        };
+        if let Err(cause) = served {
             tracing::error!(%cause, "the server stopped with an error");
         }
     });

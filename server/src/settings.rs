@@ -117,6 +117,11 @@ pub struct Settings {
     #[arg(long, env = "WADESK_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Days a webhook delivery is kept after it was received and handled (0 keeps every one).
+    /// Providers stop retrying long before: Meta within 7 days.
+    #[arg(long, env = "WADESK_WEBHOOK_RETENTION_DAYS", default_value_t = 30)]
+    pub webhook_retention_days: u32,
+
     /// Origins of consoles hosted elsewhere that may call this API with the user's cookie
     /// (CORS with credentials), comma separated and exact: `https://console.partner.example`.
     #[arg(long, env = "WADESK_CORS_ORIGINS", value_delimiter = ',')]

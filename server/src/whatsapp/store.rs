@@ -609,6 +609,17 @@ pub struct PendingWebhookEvent {
     pub body_sha256: String,
 }
 
+/// Forget deliveries received before `received_before` (epoch ms) that are settled (processed,
+/// duplicate, ignored, unprocessable, failed). Pending ones are kept whatever their age: they
+/// still have to be applied. Returns how many rows went.
+pub async fn prune_settled_webhook_events(db: &AnyPool, received_before: i64) -> DbResult<u64> {
+    let done = sqlx::query("DELETE FROM webhook_events WHERE state <> 'pending' AND received_at < $1")
+        .bind(received_before)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// The delivery received first among those not processed yet.
 pub async fn oldest_pending_webhook_event(db: &AnyPool) -> DbResult<Option<PendingWebhookEvent>> {
     let row = sqlx::query(

@@ -96,6 +96,32 @@ both_stores! {
         ycloud.assert_error(413, ErrorCode::PayloadTooLarge);
     }
 
+    async fn settled_deliveries_past_the_retention_are_pruned_pending_ones_kept(server) {
+        let db = database(&server).await;
+        let day_ms: i64 = 24 * 60 * 60 * 1000;
+        let now = wadesk_server::db::now_millis();
+        for (id, state, age_days) in [("old-done", "processed", 31), ("old-failed", "unprocessable", 40), ("old-pending", "pending", 45), ("recent-done", "processed", 29)] {
+            sqlx::query("INSERT INTO webhook_events (id, provider, received_at, body, body_sha256, state) VALUES ($1, 'meta', $2, '{}', $3, $4)")
+                .bind(id).bind(now - age_days * day_ms).bind(format!("hash-{id}")).bind(state)
+                .execute(&db).await.unwrap();
+        }
+        let count = |id: &'static str| count_of(&db, "SELECT COUNT(*) FROM webhook_events WHERE id = $1", id);
+        // A restart prunes at once; then every hour.
+        let mut server = server;
+        server.restart(|settings| settings.webhook_retention_days = 30).await;
+        let deadline = Instant::now() + SETTLE;
+        while count("old-done").await + count("old-failed").await > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!((count("old-done").await, count("old-failed").await), (0, 0), "settled deliveries past 30 days are gone");
+        assert_eq!(count("old-pending").await, 1, "a pending delivery is kept whatever its age");
+        assert_eq!(count("recent-done").await, 1, "a delivery within the retention is kept");
+        server.restart(|settings| settings.webhook_retention_days = 0).await;
+        server.get("/intwa-api/health").await.data();
+        assert_eq!(count("recent-done").await, 1, "a retention of 0 keeps everything");
+        server.stop().await;
+    }
+
     async fn partner_removed_disconnects_and_quality_updates_apply(server, with_secrets) {
         let admin = server.admin_client().await;
         sign_up_number(&server, &admin, ACME_WABA, ACME_NUMBER, "cloud").await;
