@@ -307,6 +307,28 @@ pub fn parse(provider: Provider, body: &str) -> Result<Vec<NumberEvent>, String>
     }
 }
 
+/// How often the stored deliveries are pruned while the server runs.
+pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+/// Prune settled deliveries older than `retention_days` now and then every [`PRUNE_INTERVAL`],
+/// for as long as the returned future is polled (the server runs it beside serving). With a
+/// retention of 0 it does nothing. Failures are logged and tried again at the next turn.
+pub async fn prune_deliveries_periodically(db: AnyPool, retention_days: u32) {
+    if retention_days == 0 {
+        return std::future::pending().await;
+    }
+    let retention_ms = i64::from(retention_days) * 24 * 60 * 60 * 1000;
+    loop {
+        let cutoff = crate::db::now_millis() - retention_ms;
+        match store::prune_settled_webhook_events(&db, cutoff).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, retention_days, "pruned old webhook deliveries"),
+            Err(cause) => tracing::warn!(%cause, "could not prune old webhook deliveries"),
+        }
+        tokio::time::sleep(PRUNE_INTERVAL).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -387,27 +409,5 @@ mod tests {
         process(&test.db, &later).await;
         assert_eq!(test.deliveries_in("pending").await, 0);
         assert_eq!(test.number_state().await, ("CONNECTED".to_owned(), "TIER_10K".to_owned()));
-    }
-}
-
-/// How often the stored deliveries are pruned while the server runs.
-pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
-
-/// Prune settled deliveries older than `retention_days` now and then every [`PRUNE_INTERVAL`],
-/// for as long as the returned future is polled (the server runs it beside serving). With a
-/// retention of 0 it does nothing. Failures are logged and tried again at the next turn.
-pub async fn prune_deliveries_periodically(db: AnyPool, retention_days: u32) {
-    if retention_days == 0 {
-        return std::future::pending().await;
-    }
-    let retention_ms = i64::from(retention_days) * 24 * 60 * 60 * 1000;
-    loop {
-        let cutoff = crate::db::now_millis() - retention_ms;
-        match store::prune_settled_webhook_events(&db, cutoff).await {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, retention_days, "pruned old webhook deliveries"),
-            Err(cause) => tracing::warn!(%cause, "could not prune old webhook deliveries"),
-        }
-        tokio::time::sleep(PRUNE_INTERVAL).await;
     }
 }
