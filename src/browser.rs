@@ -22,6 +22,19 @@ pub fn local_storage_set(key: &str, value: &str) {
     }
 }
 
+/// The languages the browser asks for, most wanted first (`navigator.languages`, else
+/// `navigator.language`); empty when unknown.
+pub fn preferred_languages() -> Vec<String> {
+    let Some(navigator) = web_sys::window().map(|window| window.navigator()) else {
+        return Vec::new();
+    };
+    let listed: Vec<String> = navigator.languages().iter().filter_map(|language| language.as_string()).collect();
+    if !listed.is_empty() {
+        return listed;
+    }
+    navigator.language().into_iter().collect()
+}
+
 /// Set `<html lang>` so fonts, hyphenation and screen readers follow the chosen language.
 pub fn set_document_language(code: &str) {
     if let Some(root) = document().and_then(|document| document.document_element()) {

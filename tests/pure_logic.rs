@@ -5,7 +5,7 @@
 use api_types::{FieldError, SessionUser};
 use wadesk::api::{api_root, api_url, decode_response, ApiError};
 use wadesk::browser::base_path_of_url;
-use wadesk::i18n::{all_rows, has_key, lookup, Language};
+use wadesk::i18n::{all_rows, choose_language, has_key, lookup, Language};
 use wadesk::pages::auth_form::{
     check_account_name, check_email, check_login_password, check_new_password, check_person_name,
     form_name_of_json_field,
@@ -266,4 +266,30 @@ fn every_key_the_shell_uses_exists() {
         }
     }
     assert!(checked > 50, "only {checked} keys found: the scan is broken");
+}
+
+#[wasm_bindgen_test]
+fn language_tags_map_to_the_languages_the_console_speaks() {
+    for english in ["en", "en-US", "EN-gb", "en-IN", " en_AU "] {
+        assert_eq!(Language::from_code(english), Some(Language::English), "{english}");
+    }
+    for simplified in ["zh", "zh-CN", "zh-cn", "zh-SG", "zh-Hans", "zh-Hans-CN", "zh_CN"] {
+        assert_eq!(Language::from_code(simplified), Some(Language::SimplifiedChinese), "{simplified}");
+    }
+    for other in ["zh-TW", "zh-HK", "zh-Hant", "zh-Hant-TW", "fr", "de-DE", "", "english"] {
+        assert_eq!(Language::from_code(other), None, "{other}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_first_language_is_the_remembered_then_the_browsers_then_the_default() {
+    let browser = |codes: &[&str]| codes.iter().map(|code| code.to_string()).collect::<Vec<_>>();
+    let chinese_browser = browser(&["zh-CN", "zh", "en"]);
+    assert_eq!(choose_language(None, &chinese_browser, "en"), Language::SimplifiedChinese);
+    assert_eq!(choose_language(Some("en"), &chinese_browser, "en"), Language::English, "a remembered pick wins");
+    assert_eq!(choose_language(Some("klingon"), &chinese_browser, "en"), Language::SimplifiedChinese);
+    // The first language the console speaks, in the browser's order.
+    assert_eq!(choose_language(None, &browser(&["fr-FR", "zh-TW", "en-GB", "zh-CN"]), "zh-CN"), Language::English);
+    assert_eq!(choose_language(None, &browser(&["fr-FR", "de"]), "zh-CN"), Language::SimplifiedChinese, "then the default");
+    assert_eq!(choose_language(None, &[], "xx"), Language::English);
 }

@@ -36,10 +36,15 @@ impl Language {
         }
     }
 
+    /// The language a BCP 47 tag asks for: any English (`en`, `en-US`, `en-IN`), or Chinese in
+    /// simplified script (`zh`, `zh-CN`, `zh-SG`, `zh-Hans`, `zh-Hans-CN`). Traditional Chinese
+    /// (`zh-TW`, `zh-HK`, `zh-Hant`) is not Simplified Chinese: `None`.
     pub fn from_code(code: &str) -> Option<Language> {
-        match code.trim().to_ascii_lowercase().as_str() {
-            "en" | "en-us" | "en-gb" => Some(Language::English),
-            "zh" | "zh-cn" | "zh-hans" | "zh-sg" => Some(Language::SimplifiedChinese),
+        let code = code.trim().replace('_', "-").to_ascii_lowercase();
+        let mut parts = code.split('-');
+        match (parts.next()?, parts.next()) {
+            ("en", _) => Some(Language::English),
+            ("zh", None | Some("cn" | "sg" | "my" | "hans")) => Some(Language::SimplifiedChinese),
             _ => None,
         }
     }
@@ -92,12 +97,10 @@ pub struct I18n {
 const STORAGE_KEY: &str = "wadesk.language";
 
 impl I18n {
-    /// Start from the remembered choice, else the configured default, else the browser's language.
+    /// Start from the remembered choice, else the browser's languages, else the configured default.
     pub fn new(default_code: &str) -> I18n {
-        let remembered = crate::browser::local_storage_get(STORAGE_KEY).and_then(|code| Language::from_code(&code));
-        let language = remembered
-            .or_else(|| Language::from_code(default_code))
-            .unwrap_or(Language::English);
+        let remembered = crate::browser::local_storage_get(STORAGE_KEY);
+        let language = choose_language(remembered.as_deref(), &crate::browser::preferred_languages(), default_code);
         let i18n = I18n { language: RwSignal::new(language) };
         crate::browser::set_document_language(language.code());
         i18n
@@ -137,6 +140,16 @@ impl I18n {
     pub fn tf(&self, key: &str, values: &[(&str, &str)]) -> String {
         fill(self.t(key), values)
     }
+}
+
+/// The first language on a visit: the one the user picked before (remembered), else the first of
+/// the browser's languages the console speaks, else config.json's `defaultLanguage`, else English.
+pub fn choose_language(remembered: Option<&str>, browser_languages: &[String], default_code: &str) -> Language {
+    remembered
+        .and_then(Language::from_code)
+        .or_else(|| browser_languages.iter().find_map(|code| Language::from_code(code)))
+        .or_else(|| Language::from_code(default_code))
+        .unwrap_or(Language::English)
 }
 
 /// The [`I18n`] provided by the app root.

@@ -114,6 +114,31 @@ async fn the_language_switch_changes_the_text_and_is_remembered() {
     .await;
 }
 
+/// A first visit from a browser set to Chinese opens in Chinese; a pick in the switch still wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chinese_browser_opens_in_chinese_until_the_user_picks() {
+    run("a_chinese_browser_opens_in_chinese_until_the_user_picks", async |app| {
+        let user_agent = app.execute("return navigator.userAgent", vec![]).await?;
+        app.devtools("Emulation.setUserAgentOverride", json!({ "userAgent": user_agent, "acceptLanguage": "zh-CN,zh;q=0.9,en;q=0.8" })).await?;
+        app.goto("/login").await?;
+        let chinese_login = app.wait_until("the login page to be in Chinese", async || {
+            let text = app.by_testid("login-submit").await?.text().await?;
+            Ok(has_chinese(&text).then_some(text))
+        });
+        chinese_login.await?;
+
+        app.select("language-switch", "en").await?;
+        app.refresh().await?;
+        app.wait_until("the remembered English to win over the browser", async || {
+            let text = app.by_testid("login-submit").await?.text().await?;
+            Ok((!text.is_empty() && !has_chinese(&text)).then_some(text))
+        })
+        .await?;
+        Ok(())
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logging_out_returns_to_login_and_guards_again() {
     run("logging_out_returns_to_login_and_guards_again", async |app| {
