@@ -132,15 +132,9 @@ async fn receive_meta(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body.map_err(unreadable) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let secret = state.settings.meta_app_secret.as_deref();
-    if let Err(error) = signature::verify_meta(secret, header(&headers, "x-hub-signature-256"), &body) {
-        return rejected(error);
-    }
-    accept(state.db.clone(), Provider::Meta, &body).await
+    let signature = header(&headers, "x-hub-signature-256");
+    receive(&state, Provider::Meta, body, |body| signature::verify_meta(secret, signature, body)).await
 }
 
 async fn receive_ycloud(
@@ -148,16 +142,27 @@ async fn receive_ycloud(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body.map_err(unreadable) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
     let now = crate::db::now_millis() / 1000;
     let secrets = &state.settings.ycloud_webhook_secrets;
-    if let Err(error) = signature::verify_ycloud(secrets, header(&headers, "ycloud-signature"), &body, now) {
+    let signature = header(&headers, "ycloud-signature");
+    receive(&state, Provider::Ycloud, body, |body| signature::verify_ycloud(secrets, signature, body, now)).await
+}
+
+/// Read the body, check its signature over the raw bytes, then store and acknowledge it.
+async fn receive(
+    state: &AppState,
+    provider: Provider,
+    body: Result<Bytes, BytesRejection>,
+    verify: impl FnOnce(&[u8]) -> Result<(), SignatureError>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return unreadable(rejection),
+    };
+    if let Err(error) = verify(&body) {
         return rejected(error);
     }
-    accept(state.db.clone(), Provider::Ycloud, &body).await
+    accept(state.db.clone(), provider, &body).await
 }
 
 /// Store, acknowledge, then process in the background.
