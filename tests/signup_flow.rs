@@ -229,6 +229,24 @@ fn a_code_that_waits_too_long_for_session_info_fails() {
 }
 
 #[test]
+fn a_finish_whose_login_callback_never_comes_fails_on_the_timer() {
+    let mut machine = SignupFlowMachine::new();
+    let attempt = machine.start(SignupFlow::Cloud).unwrap();
+    assert_eq!(machine.awaiting_login_callback(), None, "the popup is still open");
+    assert_eq!(machine.on_session_info(cloud_finish()), None);
+    assert_eq!(machine.awaiting_login_callback(), Some(attempt));
+    assert_eq!(machine.on_pairing_timeout(attempt), Some(SignupOutcome::Failed(SignupFailure::NoAuthorizationCode)));
+    assert!(!machine.is_busy(), "the user may try again");
+    assert_eq!(machine.on_login_response(attempt, Some("code".into())), None, "too late");
+    // When the callback does come in time, the timer finds nothing to end.
+    let next = machine.start(SignupFlow::Cloud).unwrap();
+    machine.on_session_info(cloud_finish());
+    assert!(completion(machine.on_login_response(next, Some("code".into()))).attempt == next);
+    assert_eq!(machine.awaiting_login_callback(), None);
+    assert_eq!(machine.on_pairing_timeout(next), None);
+}
+
+#[test]
 fn abandoning_drops_the_waiting_attempt() {
     let mut machine = SignupFlowMachine::new();
     let attempt = machine.start(SignupFlow::Cloud).unwrap();

@@ -159,14 +159,30 @@ impl SignupFlowMachine {
         }
     }
 
-    /// The page's timer for `attempt` ran out: a code that waits for session info too long is
-    /// useless (it expires), so the attempt fails. Without a code the popup is still open and
-    /// the user is still working: nothing happens.
+    /// The page's timer for `attempt` ran out.
+    /// - A code that waits for session info too long is useless (it expires): the attempt fails.
+    /// - A finish whose login callback never came (the popup closes right after it, and the
+    ///   callback follows at once): the attempt fails as having no code, so the user can retry
+    ///   instead of waiting on a busy page.
+    /// - With neither, the popup is still open and the user is still working: nothing happens.
     pub fn on_pairing_timeout(&mut self, attempt: AttemptId) -> Option<SignupOutcome> {
+        let Phase::Waiting(waiting) = &self.phase else {
+            return None;
+        };
+        if waiting.id != attempt {
+            return None;
+        }
+        match (&waiting.code, &waiting.finish) {
+            (Some(_), None) => self.end(SignupOutcome::Failed(SignupFailure::SessionInfoMissing)),
+            (None, Some(_)) => self.end(SignupOutcome::Failed(SignupFailure::NoAuthorizationCode)),
+            _ => None,
+        }
+    }
+
+    /// The waiting attempt, when the popup has finished but the login callback has not come yet.
+    pub fn awaiting_login_callback(&self) -> Option<AttemptId> {
         match &self.phase {
-            Phase::Waiting(waiting) if waiting.id == attempt && waiting.code.is_some() && waiting.finish.is_none() => {
-                self.end(SignupOutcome::Failed(SignupFailure::SessionInfoMissing))
-            }
+            Phase::Waiting(waiting) if waiting.finish.is_some() && waiting.code.is_none() => Some(waiting.id),
             _ => None,
         }
     }

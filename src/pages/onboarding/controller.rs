@@ -8,10 +8,13 @@ use leptos::prelude::*;
 
 use crate::api::{whatsapp, ApiClient, ApiError};
 use crate::signup::facebook_sdk::{self, LOAD_TIMEOUT};
-use crate::signup::{CompleteSignup, SignupFailure, SignupFlowMachine, SignupOutcome};
+use crate::signup::{AttemptId, CompleteSignup, SignupFailure, SignupFlowMachine, SignupOutcome};
 
 /// How long an authorization code may wait for the popup's session info (it lives ~30 s).
 const PAIRING_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a finish waits for FB.login's callback (it normally follows within a second, when
+/// the popup closes) before the attempt fails and the user may try again.
+const LOGIN_CALLBACK_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a new number's registration and a coexistence sync are checked.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// After this long a PENDING registration stops being watched here (the Numbers page goes on).
@@ -179,9 +182,11 @@ impl SignupController {
             sync_watching: RwSignal::new(false),
         };
         let listener = facebook_sdk::listen_for_session_info(trusted_origins, move |message| {
-            if let Some(outcome) = controller.machine.try_update_value(|machine| machine.on_session_info(message.event)).flatten()
-            {
+            let outcome = controller.machine.try_update_value(|machine| machine.on_session_info(message.event)).flatten();
+            if let Some(outcome) = outcome {
                 controller.on_outcome(outcome);
+            } else if let Some(attempt) = controller.machine.try_with_value(SignupFlowMachine::awaiting_login_callback).flatten() {
+                controller.fail_after(attempt, LOGIN_CALLBACK_TIMEOUT);
             }
         });
         on_cleanup(move || listener.remove());
@@ -231,15 +236,7 @@ impl SignupController {
             let outcome = controller.machine.try_update_value(|machine| machine.on_login_response(attempt, code)).flatten();
             match outcome {
                 Some(outcome) => controller.on_outcome(outcome),
-                None if had_code => set_timeout(
-                    move || {
-                        let late = controller.machine.try_update_value(|machine| machine.on_pairing_timeout(attempt)).flatten();
-                        if let Some(outcome) = late {
-                            controller.on_outcome(outcome);
-                        }
-                    },
-                    PAIRING_TIMEOUT,
-                ),
+                None if had_code => controller.fail_after(attempt, PAIRING_TIMEOUT),
                 None => {}
             }
         });
@@ -251,6 +248,20 @@ impl SignupController {
                 failure: FailureView { reason_key: "onboarding.error.sdk_launch", detail: Some(error.to_string()), ..Default::default() },
             });
         }
+    }
+
+    /// After `wait`, end `attempt` if it still lacks one half (see `on_pairing_timeout`).
+    fn fail_after(&self, attempt: AttemptId, wait: Duration) {
+        let controller = *self;
+        set_timeout(
+            move || {
+                let late = controller.machine.try_update_value(|machine| machine.on_pairing_timeout(attempt)).flatten();
+                if let Some(outcome) = late {
+                    controller.on_outcome(outcome);
+                }
+            },
+            wait,
+        );
     }
 
     fn is_busy_untracked(&self) -> bool {
