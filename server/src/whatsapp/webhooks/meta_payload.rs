@@ -69,7 +69,9 @@ fn read_change(field: &str, value: &Value, waba_id: Option<&str>, events: &mut V
 
 fn read_account_update(value: &Value, waba_id: Option<&str>, events: &mut Vec<NumberEvent>) {
     let event = value.get("event").and_then(Value::as_str).unwrap_or("");
-    if event != "PARTNER_REMOVED" {
+    // Either way this app no longer reaches the WABA: the business removed the partner, or
+    // uninstalled the partner's app (`waba_info` names the WABA in both).
+    if event != "PARTNER_REMOVED" && event != "PARTNER_APP_UNINSTALLED" {
         return;
     }
     let waba_id = value
@@ -77,7 +79,10 @@ fn read_account_update(value: &Value, waba_id: Option<&str>, events: &mut Vec<Nu
         .and_then(|info| string_at(info, "waba_id"))
         .or_else(|| waba_id.map(str::to_owned));
     let number = string_at(value, "phone_number").map(|display| NumberKey::DisplayDigits(only_digits(&display)));
-    let reason = value.get("disconnection_info").and_then(|info| string_at(info, "reason"));
+    let reason = value
+        .get("disconnection_info")
+        .and_then(|info| string_at(info, "reason"))
+        .or_else(|| (event == "PARTNER_APP_UNINSTALLED").then(|| event.to_owned()));
     events.push(NumberEvent::Offboarded { waba_id, number, reason });
 }
 
@@ -197,6 +202,24 @@ mod tests {
                 reason: Some("PRIMARY_INACTIVITY".to_owned()),
             }]
         );
+    }
+
+    #[test]
+    fn an_uninstalled_partner_app_offboards_the_waba_and_other_updates_do_not() {
+        let payload = envelope("account_update", json!({"event": "PARTNER_APP_UNINSTALLED",
+            "waba_info": {"waba_id": "1000000000000009", "owner_business_id": "3", "partner_app_id": "4"}}));
+        assert_eq!(
+            parse(&payload).unwrap(),
+            vec![NumberEvent::Offboarded {
+                waba_id: Some("1000000000000009".to_owned()),
+                number: None,
+                reason: Some("PARTNER_APP_UNINSTALLED".to_owned()),
+            }]
+        );
+        for event in ["PARTNER_APP_INSTALLED", "PARTNER_ADDED", "ACCOUNT_VIOLATION", "AUTH_INTL_PRICE_ELIGIBILITY_UPDATE"] {
+            let payload = envelope("account_update", json!({"event": event, "waba_info": {"waba_id": "1000000000000009"}}));
+            assert_eq!(parse(&payload).unwrap(), vec![], "{event}");
+        }
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub fn parse(payload: &Value) -> Result<Vec<NumberEvent>, String> {
         "whatsapp.business_account.deleted" | "whatsapp.business_account.updated" => {
             let Some(waba) = payload.get("whatsappBusinessAccount") else { return Ok(events) };
             let removed = kind == "whatsapp.business_account.deleted"
-                || matches!(text(waba, "updateEvent").as_deref(), Some("PARTNER_REMOVED") | Some("ACCOUNT_OFFBOARDED"));
+                || matches!(text(waba, "updateEvent").as_deref(), Some("PARTNER_REMOVED" | "PARTNER_APP_UNINSTALLED" | "ACCOUNT_OFFBOARDED"));
             if removed {
                 events.push(NumberEvent::Offboarded {
                     waba_id: text(waba, "id"),
@@ -109,6 +109,23 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn an_uninstalled_partner_app_offboards_the_waba() {
+        let payload = json!({"id": "evt_3", "type": "whatsapp.business_account.updated",
+            "whatsappBusinessAccount": {"id": "1000", "updateEvent": "PARTNER_APP_UNINSTALLED"}});
+        assert_eq!(
+            parse(&payload).unwrap(),
+            vec![NumberEvent::Offboarded {
+                waba_id: Some("1000".to_owned()),
+                number: None,
+                reason: Some("PARTNER_APP_UNINSTALLED".to_owned()),
+            }]
+        );
+        let violation = json!({"id": "evt_4", "type": "whatsapp.business_account.updated",
+            "whatsappBusinessAccount": {"id": "1000", "updateEvent": "ACCOUNT_VIOLATION"}});
+        assert_eq!(parse(&violation).unwrap(), vec![]);
     }
 
     #[test]
