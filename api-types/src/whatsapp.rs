@@ -121,6 +121,10 @@ pub struct NumberDetails {
     pub verified_name: String,
     /// As in [`PhoneInfo::status`].
     pub status: String,
+    /// While `status` is `DISCONNECTED`: why, as WhatsApp said it (`PRIMARY_INACTIVITY`,
+    /// `PARTNER_REMOVED`, `PARTNER_APP_UNINSTALLED`, ...), when it said.
+    #[serde(default)]
+    pub disconnect_reason: Option<String>,
     pub quality_rating: String,
     pub message_limit: String,
     pub origin: NumberOrigin,

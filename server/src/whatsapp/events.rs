@@ -139,7 +139,7 @@ async fn apply_event(db: &AnyPool, event: &NumberEvent) -> DbResult<bool> {
             }
             for id in &ids {
                 tracing::info!(phone_number_id = %id, reason = reason.as_deref().unwrap_or(""), "number offboarded");
-                store::change_number(db, id, &NumberChange::Status("DISCONNECTED".to_owned())).await?;
+                store::disconnect_number(db, id, reason.as_deref()).await?;
             }
             Ok(!ids.is_empty())
         }

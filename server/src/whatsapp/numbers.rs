@@ -108,6 +108,7 @@ pub async fn details(db: &AnyPool, number: NumberRow) -> Result<NumberDetails, s
         waba_name: number.waba_name,
         display_phone_number: number.display_phone_number,
         verified_name: number.verified_name,
+        disconnect_reason: number.disconnect_reason.filter(|_| number.status == "DISCONNECTED"),
         status: number.status,
         quality_rating: number.quality_rating,
         message_limit: number.messaging_limit,

@@ -155,7 +155,11 @@ pub async fn complete_signup(state: &AppState, user: &CurrentUser, request: Sign
 
     let existing = check_number_owner(state, user, &waba_id, &phone_number_id).await?;
     let already_bound = existing.is_some();
-    if !already_bound {
+    if let Some(disconnected) = existing.filter(|number| number.status == "DISCONNECTED") {
+        // WhatsApp had disconnected it (partner removed, app inactive on the phone): the business
+        // connected it again, so it is onboarded again, as it was first (register or app sync).
+        reconnect(state, &disconnected, token.as_ref()).await?;
+    } else if !already_bound {
         let upstream_number = state.upstream.get_number(token.as_ref(), &waba_id, &phone_number_id).await?;
         let origin = match request.flow {
             SignupFlow::Cloud => NumberOrigin::Cloud,
@@ -171,6 +175,22 @@ pub async fn complete_signup(state: &AppState, user: &CurrentUser, request: Sign
     let number = numbers::own_number(&state.db, user, &phone_number_id).await?;
     let details = numbers::details(&state.db, number).await?;
     Ok(SignupCompleteResponse { waba: waba_info(&waba), number: Some(details), already_bound })
+}
+
+async fn reconnect(state: &AppState, number: &NumberRow, token: Option<&BusinessToken>) -> Result<(), ApiError> {
+    let phone_number_id = &number.phone_number_id;
+    tracing::info!(%phone_number_id, "a disconnected number is connected again");
+    store::change_number(&state.db, phone_number_id, &store::NumberChange::Status("PENDING".to_owned())).await?;
+    match number.origin {
+        NumberOrigin::Coexistence => {
+            start_coexistence(state, number, token).await?;
+            if state.upstream.as_sandbox().is_none() {
+                numbers::refresh_from_upstream(state, number, token).await;
+            }
+            Ok(())
+        }
+        NumberOrigin::Cloud | NumberOrigin::Manual => numbers::register(state, number, token).await,
+    }
 }
 
 async fn find_coexistence_number(state: &AppState, user: &CurrentUser, waba_id: &str, token: Option<&BusinessToken>) -> Result<String, ApiError> {

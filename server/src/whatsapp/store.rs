@@ -126,6 +126,8 @@ pub struct NumberRow {
     pub verified_name: String,
     pub requested_verified_name: Option<String>,
     pub status: String,
+    /// Why the number was disconnected (kept until the next disconnection; read with the status).
+    pub disconnect_reason: Option<String>,
     pub quality_rating: String,
     pub messaging_limit: String,
     pub origin: NumberOrigin,
@@ -151,7 +153,7 @@ fn origin_from(text: &str) -> NumberOrigin {
 }
 
 const NUMBER_SELECT: &str = "SELECT n.account_id, n.waba_id, COALESCE(w.name, '') AS waba_name, n.phone_number_id, \
-     n.display_phone_number, n.verified_name, n.requested_verified_name, n.status, n.quality_rating, n.messaging_limit, \
+     n.display_phone_number, n.verified_name, n.requested_verified_name, n.status, n.disconnect_reason, n.quality_rating, n.messaging_limit, \
      n.origin, n.pin_sealed, n.created_at, n.updated_at \
      FROM whatsapp_numbers n LEFT JOIN whatsapp_wabas w ON w.waba_id = n.waba_id";
 
@@ -166,6 +168,7 @@ fn number_from(row: &AnyRow) -> DbResult<NumberRow> {
         verified_name: row.try_get("verified_name")?,
         requested_verified_name: row.try_get("requested_verified_name")?,
         status: row.try_get("status")?,
+        disconnect_reason: row.try_get("disconnect_reason")?,
         quality_rating: row.try_get("quality_rating")?,
         messaging_limit: row.try_get("messaging_limit")?,
         origin: origin_from(&origin),
@@ -273,6 +276,19 @@ pub enum NumberChange {
     VerifiedName(String),
     RequestedVerifiedName(Option<String>),
     DisplayPhoneNumber(String),
+}
+
+/// WhatsApp disconnected the number (offboarding): the status and why, in one write.
+pub async fn disconnect_number(db: &AnyPool, phone_number_id: &str, reason: Option<&str>) -> DbResult<bool> {
+    let updated = sqlx::query(
+        "UPDATE whatsapp_numbers SET status = 'DISCONNECTED', disconnect_reason = $1, updated_at = $2 WHERE phone_number_id = $3",
+    )
+    .bind(reason)
+    .bind(now_millis())
+    .bind(phone_number_id)
+    .execute(db)
+    .await?;
+    Ok(updated.rows_affected() > 0)
 }
 
 pub async fn change_number(db: &AnyPool, phone_number_id: &str, change: &NumberChange) -> DbResult<bool> {

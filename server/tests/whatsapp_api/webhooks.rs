@@ -139,7 +139,38 @@ both_stores! {
             "waba_info": {"waba_id": ACME_WABA, "owner_business_id": "3000000000000001"},
             "disconnection_info": {"reason": "PRIMARY_INACTIVITY"}}));
         assert_eq!(post_meta(&server, &removed).await.status, 200);
-        number_until(&server, &admin, ACME_NUMBER, "DISCONNECTED", |number| number["status"] == "DISCONNECTED").await;
+        let disconnected = number_until(&server, &admin, ACME_NUMBER, "DISCONNECTED", |number| number["status"] == "DISCONNECTED").await;
+        assert_eq!(disconnected["disconnectReason"], "PRIMARY_INACTIVITY", "the number says why: {disconnected}");
+    }
+
+    async fn a_reconnected_number_no_longer_shows_why_it_was_disconnected(server, with_secrets) {
+        let admin = server.admin_client().await;
+        sign_up_number(&server, &admin, ACME_WABA, ACME_NUMBER, "cloud").await;
+        number_until(&server, &admin, ACME_NUMBER, "CONNECTED", |number| number["status"] == "CONNECTED").await;
+        let connected = server.post_as(&admin, "/whatsapp/numbers/get", &json!({"phoneNumberId": ACME_NUMBER})).await.data().clone();
+        assert_eq!(connected["disconnectReason"], Value::Null);
+        let uninstalled = meta_envelope("account_update", json!({"event": "PARTNER_APP_UNINSTALLED",
+            "waba_info": {"waba_id": ACME_WABA, "owner_business_id": "3000000000000001"}}));
+        assert_eq!(post_meta(&server, &uninstalled).await.status, 200);
+        let disconnected = number_until(&server, &admin, ACME_NUMBER, "DISCONNECTED", |number| number["status"] == "DISCONNECTED").await;
+        assert_eq!(disconnected["disconnectReason"], "PARTNER_APP_UNINSTALLED");
+        // Connecting it again (Embedded Signup once more) clears the reason with the status.
+        sign_up_number(&server, &admin, ACME_WABA, ACME_NUMBER, "cloud").await;
+        let again = number_until(&server, &admin, ACME_NUMBER, "CONNECTED again", |number| number["status"] == "CONNECTED").await;
+        assert_eq!(again["disconnectReason"], Value::Null, "{again}");
+    }
+
+    async fn a_disconnected_app_number_connects_again_through_coexistence(server, with_secrets) {
+        let admin = server.admin_client().await;
+        sign_up_number(&server, &admin, BAKERY_WABA, BAKERY_NUMBER, "coexistence").await;
+        number_until(&server, &admin, BAKERY_NUMBER, "CONNECTED", |number| number["status"] == "CONNECTED").await;
+        let removed = meta_envelope("account_update", json!({"event": "PARTNER_REMOVED",
+            "waba_info": {"waba_id": BAKERY_WABA}, "disconnection_info": {"reason": "PRIMARY_INACTIVITY"}}));
+        assert_eq!(post_meta(&server, &removed).await.status, 200);
+        number_until(&server, &admin, BAKERY_NUMBER, "DISCONNECTED", |number| number["disconnectReason"] == "PRIMARY_INACTIVITY").await;
+        sign_up_number(&server, &admin, BAKERY_WABA, BAKERY_NUMBER, "coexistence").await;
+        let again = number_until(&server, &admin, BAKERY_NUMBER, "CONNECTED again", |number| number["status"] == "CONNECTED").await;
+        assert_eq!((again["origin"].as_str(), again["disconnectReason"].as_str()), (Some("coexistence"), None));
     }
 
     async fn a_redelivered_history_chunk_counts_once(server, with_secrets) {
