@@ -3,11 +3,13 @@
 
 use api_types::{NumberDetails, NumberOrigin, UpdateNumberProfileRequest};
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 use super::parts::{format_time, NumberFacts, WebhookSettingsBlock};
 use super::NumbersPageState;
 use crate::api::{describe_field_error, whatsapp, use_api, ApiError};
 use crate::i18n::{use_i18n, I18n};
+use crate::state::navigation::app_href;
 
 fn origin_key(origin: NumberOrigin) -> &'static str {
     match origin {
@@ -15,6 +17,17 @@ fn origin_key(origin: NumberOrigin) -> &'static str {
         NumberOrigin::Coexistence => "numbers.origin.coexistence",
         NumberOrigin::Manual => "numbers.origin.manual",
     }
+}
+
+/// Why WhatsApp disconnected the number, and what brings it back, in words.
+fn disconnect_reason_text(i18n: I18n, reason: &str) -> String {
+    let key = match reason {
+        "PRIMARY_INACTIVITY" => "numbers.disconnected.primary_inactivity",
+        "PARTNER_REMOVED" => "numbers.disconnected.partner_removed",
+        "PARTNER_APP_UNINSTALLED" => "numbers.disconnected.app_uninstalled",
+        _ => return i18n.tf("numbers.disconnected.other", &[("reason", reason)]),
+    };
+    i18n.t(key).to_owned()
 }
 
 /// The retry answer in words; a rate limit says when the next attempt is allowed.
@@ -71,7 +84,7 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
     let id_for_retry = phone_number_id.clone();
     let id_for_remove = phone_number_id.clone();
     let can_retry = move || {
-        number.with(|number| number.as_ref().is_some_and(|number| number.status != "CONNECTED" && number.origin != NumberOrigin::Coexistence))
+        number.with(|number| number.as_ref().is_some_and(|number| number.status != "CONNECTED" && number.status != "DISCONNECTED" && number.origin != NumberOrigin::Coexistence))
     };
 
     move || {
@@ -94,6 +107,18 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
                             ]))}
                         </span>
                     </div>
+                    {move || number_signal.with(|number| number.disconnect_reason.clone()).map(|reason| {
+                        // Read here, so a language switch re-renders the notice too.
+                        let text = disconnect_reason_text(i18n, &reason);
+                        view! {
+                            <div class="row-message notice-warn disconnect-notice" role="status">
+                                <p data-testid="number-disconnect-reason" data-reason=reason>{text}</p>
+                                <A href=app_href("/onboarding") attr:class="button button-small button-secondary" attr:data-testid="number-reconnect">
+                                    {i18n.t("numbers.disconnected.reconnect")}
+                                </A>
+                            </div>
+                        }
+                    })}
                 </div>
                 <div class="number-actions">
                     <Show when=can_retry>

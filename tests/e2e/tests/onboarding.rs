@@ -1,7 +1,8 @@
 //! Embedded Signup, coexistence and the Numbers page in a real browser, against the server in
 //! sandbox mode (its stand-in Facebook SDK and popup, `server/src/whatsapp/sandbox/facebook.rs`).
 
-use wadesk_e2e::{ensure, json, run, Browser, E2eResult, WindowHandle};
+use wadesk_e2e::{ensure, json, run, run_with, Browser, E2eResult, Setup, WindowHandle};
+use wadesk_server::whatsapp::webhooks::signature::meta_signature;
 
 /// The sandbox's first portfolio (Acme Trading) and its first number.
 const ACME_NUMBER: &str = "+1 555-0100";
@@ -319,6 +320,56 @@ async fn the_numbers_page_updates_live_and_removes_after_confirming() {
         app.click("remove-confirm").await?;
         app.wait_for_testid("remove-done").await?;
         app.wait_for_testid_gone("number-row").await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// WhatsApp disconnects a number (Meta's `PARTNER_REMOVED` webhook, signed with the app secret):
+/// the Numbers page turns it DISCONNECTED live and says why, in the chosen language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnected_number_says_why_on_the_numbers_page() {
+    const APP_SECRET: &str = "e2e-meta-app-secret";
+    let setup = Setup::default().settings(|settings| settings.meta_app_secret = Some(APP_SECRET.to_owned()));
+    run_with("a_disconnected_number_says_why_on_the_numbers_page", setup, async |app| {
+        app.login_admin().await?;
+        app.goto("/numbers").await?;
+        let bound = app
+            .call_api("/whatsapp/account/bind", &json!({"accountName": "wadesk", "wabaId": "1000000000000002", "phoneNumberId": "2000000000000003"}))
+            .await?;
+        ensure(bound["status"] == json!(200), format!("bind answered {bound}"))?;
+        wait_for_attr(app, "number-status", "data-status", "CONNECTED").await?;
+        ensure(!app.has_testid("number-disconnect-reason").await?, "a connected number has no disconnect notice")?;
+
+        let removed = json!({"object": "whatsapp_business_account", "entry": [{"id": "1000000000000002", "changes": [{
+            "field": "account_update",
+            "value": {"event": "PARTNER_REMOVED", "waba_info": {"waba_id": "1000000000000002"}, "disconnection_info": {"reason": "PRIMARY_INACTIVITY"}}}]}]})
+        .to_string();
+        let signature = meta_signature(APP_SECRET, removed.as_bytes());
+        let status = app
+            .client
+            .execute_async(
+                r#"
+                const [url, body, signature, done] = arguments;
+                fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body })
+                    .then((response) => done(response.status), (error) => done(String(error)));
+                "#,
+                vec![json!(format!("{}/webhooks/meta", app.server_url())), json!(removed), json!(signature)],
+            )
+            .await?;
+        ensure(status == json!(200), format!("the webhook answered {status}"))?;
+
+        wait_for_attr(app, "number-status", "data-status", "DISCONNECTED").await?;
+        wait_for_attr(app, "number-disconnect-reason", "data-reason", "PRIMARY_INACTIVITY").await?;
+        let english = app.text_of("number-disconnect-reason").await?;
+        ensure(english.contains("14 days") && english.contains("Onboarding"), format!("the notice says why and what to do: {english:?}"))?;
+
+        ensure(!app.has_testid("number-retry-registration").await?, "registering again cannot help: the notice says what can")?;
+
+        app.select("language-switch", "zh-CN").await?;
+        app.wait_for_text("number-disconnect-reason", "14 天").await?;
+        app.click("number-reconnect").await?;
+        app.wait_for_path("/onboarding").await?;
         Ok(())
     })
     .await;
