@@ -59,6 +59,21 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
     };
     let settings_open = RwSignal::new(false);
     let confirm_open = RwSignal::new(false);
+    // The confirmation is a modal: focus goes to its safe choice (cancel) when it opens, Escape
+    // closes it, and focus returns to the Remove button when it closes without removing.
+    let cancel_button = NodeRef::<leptos::html::Button>::new();
+    let remove_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(cancel) = cancel_button.get() {
+            let _ = cancel.focus();
+        }
+    });
+    let close_confirm = move || {
+        confirm_open.set(false);
+        if let Some(remove) = remove_button.get_untracked() {
+            let _ = remove.focus();
+        }
+    };
 
     let retry = Action::new_local(move |id: &String| {
         let id = id.clone();
@@ -150,6 +165,7 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
                         type="button"
                         class="button button-small button-danger-ghost"
                         data-testid="number-remove"
+                        node_ref=remove_button
                         on:click=move |_| confirm_open.set(true)
                     >
                         {i18n.text("numbers.remove")}
@@ -167,7 +183,18 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
                     {
                         let id = id_for_remove.clone();
                         view! {
-                            <div class="remove-dialog" role="alertdialog" aria-modal="true" aria-labelledby="remove-dialog-title" data-testid="remove-dialog">
+                            <div
+                                class="remove-dialog"
+                                role="alertdialog"
+                                aria-modal="true"
+                                aria-labelledby="remove-dialog-title"
+                                data-testid="remove-dialog"
+                                on:keydown=move |event: leptos::ev::KeyboardEvent| {
+                                    if event.key() == "Escape" {
+                                        close_confirm();
+                                    }
+                                }
+                            >
                                 <h3 id="remove-dialog-title">{move || i18n.tf("numbers.remove.confirm_title", &[("number", &number_signal.with(|number| number.display_phone_number.clone()))])}</h3>
                                 <p>{i18n.text("numbers.remove.explain")}</p>
                                 <ol class="remove-steps">
@@ -179,7 +206,7 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
                                     <p class="inline-error" role="alert" data-testid="remove-error">{error.describe(i18n)}</p>
                                 })}
                                 <div class="dialog-actions">
-                                    <button type="button" class="button button-secondary" data-testid="remove-cancel" on:click=move |_| confirm_open.set(false)>
+                                    <button type="button" class="button button-secondary" data-testid="remove-cancel" node_ref=cancel_button on:click=move |_| close_confirm()>
                                         {i18n.text("numbers.remove.cancel")}
                                     </button>
                                     <button

@@ -312,6 +312,13 @@ async fn the_numbers_page_updates_live_and_removes_after_confirming() {
         app.click("number-remove").await?;
         let dialog = app.text_of("remove-dialog").await?;
         ensure(dialog.contains("webhook") && dialog.contains("system user"), format!("the dialog says what to undo at Meta: {dialog:?}"))?;
+        // A modal: focus starts on its safe choice, Escape closes it and focus goes back.
+        let focused = || app.execute("return document.activeElement && document.activeElement.dataset.testid", vec![]);
+        app.wait_until("focus on the cancel button", async || Ok((focused().await? == json!("remove-cancel")).then_some(()))).await?;
+        app.client.active_element().await?.send_keys("\u{e00c}").await?;
+        app.wait_for_testid_gone("remove-dialog").await?;
+        ensure(focused().await? == json!("number-remove"), "focus returns to the Remove button")?;
+        app.click("number-remove").await?;
         app.click("remove-cancel").await?;
         app.wait_for_testid_gone("remove-dialog").await?;
         app.wait_for_testid("number-row").await?;
