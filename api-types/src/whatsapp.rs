@@ -176,6 +176,31 @@ pub struct SyncProgress {
     pub history_messages_imported: u64,
 }
 
+/// What the sandbox can make WhatsApp do to a number (sandbox mode only), each delivered as the
+/// webhook Meta sends for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum SimulatedEvent {
+    /// `phone_number_quality_update` FLAGGED: quality dropped, the number is at risk.
+    Flagged,
+    /// `phone_number_quality_update` UNFLAGGED: back to CONNECTED.
+    Unflagged,
+    /// `phone_number_quality_update` UPGRADE: the portfolio's messaging limit goes up one tier.
+    LimitRaised,
+    /// `account_update` PARTNER_REMOVED with reason PRIMARY_INACTIVITY (app unused for 14 days).
+    Disconnected,
+}
+
+/// `whatsapp/sandbox/simulate`: make WhatsApp do `event` to one of the caller's numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SimulateRequest {
+    pub phone_number_id: String,
+    pub event: SimulatedEvent,
+}
+
 /// A request naming one of the caller's numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

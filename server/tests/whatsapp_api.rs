@@ -13,6 +13,8 @@ mod whatsapp_accounts;
 mod whatsapp_numbers;
 #[path = "whatsapp_api/nul_ids.rs"]
 mod whatsapp_nul_ids;
+#[path = "whatsapp_api/sandbox_simulation.rs"]
+mod whatsapp_sandbox_simulation;
 #[path = "whatsapp_api/sandbox_facebook.rs"]
 mod whatsapp_sandbox_facebook;
 #[path = "whatsapp_api/signup.rs"]

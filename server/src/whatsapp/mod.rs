@@ -29,7 +29,7 @@ use crate::state::AppState;
 
 /// Routes under `/intwa-api/whatsapp/...` (documented in the OpenAPI document).
 pub fn api_routes() -> OpenApiRouter<AppState> {
-    routes::api_routes()
+    routes::api_routes().merge(sandbox::controls::api_routes())
 }
 
 /// Routes outside the API: webhooks and the sandbox's stand-in Facebook SDK and popup

@@ -71,6 +71,49 @@ pub fn approve_name_later(db: AnyPool, waba_id: String, display_phone_number: St
     });
 }
 
+/// The webhook Meta sends when `event` happens to a number, as a tester asks for it.
+pub fn simulated_event_payload(number: &store::NumberRow, event: api_types::SimulatedEvent) -> Value {
+    use api_types::SimulatedEvent;
+    let digits = store::only_digits(&number.display_phone_number);
+    let quality_update = |event: &str, limit: &str| {
+        json!({"display_phone_number": digits, "event": event, "current_limit": limit,
+            "max_daily_conversations_per_business": limit, "sandbox_delivery_id": new_id()})
+    };
+    match event {
+        SimulatedEvent::Flagged => envelope(&number.waba_id, "phone_number_quality_update", quality_update("FLAGGED", &number.messaging_limit)),
+        SimulatedEvent::Unflagged => {
+            envelope(&number.waba_id, "phone_number_quality_update", quality_update("UNFLAGGED", &number.messaging_limit))
+        }
+        SimulatedEvent::LimitRaised => envelope(
+            &number.waba_id,
+            "phone_number_quality_update",
+            quality_update("UPGRADE", next_messaging_limit(&number.messaging_limit)),
+        ),
+        SimulatedEvent::Disconnected => envelope(
+            &number.waba_id,
+            "account_update",
+            json!({"phone_number": digits, "event": "PARTNER_REMOVED",
+                "waba_info": {"waba_id": number.waba_id, "owner_business_id": "sandbox"},
+                "disconnection_info": {"reason": "PRIMARY_INACTIVITY"}, "sandbox_delivery_id": new_id()}),
+        ),
+    }
+}
+
+/// The business portfolio messaging limits since 2025-10: 250, 2K, 10K, 100K, unlimited.
+fn next_messaging_limit(current: &str) -> &'static str {
+    match current {
+        "TIER_250" | "TIER_50" => "TIER_2K",
+        "TIER_1K" | "TIER_2K" => "TIER_10K",
+        "TIER_10K" => "TIER_100K",
+        _ => "TIER_UNLIMITED",
+    }
+}
+
+/// Store and apply a simulated delivery now, through the same path as real ones.
+pub async fn deliver_now(db: &AnyPool, payload: &Value) {
+    deliver(db, payload).await;
+}
+
 async fn deliver(db: &AnyPool, payload: &Value) {
     let body = payload.to_string();
     match webhooks::store_delivery(db, Provider::Sandbox, body.as_bytes()).await {
