@@ -4,6 +4,7 @@
 //! against the session, so it cannot reach another tenant).
 
 use api_types::{
+    SimulateRequest, SimulatedEvent,
     BindRequest, Empty, NumberDetails, NumberRef, PhoneInfo, PhoneInfoRequest, RemovedNumber, SignupCompleteRequest,
     SignupCompleteResponse, UpdateNumberProfileRequest, WabaInfo, WabaInfoRequest, WebhookSettings,
 };
@@ -61,6 +62,12 @@ pub async fn update_number_profile(api: ApiClient, request: &UpdateNumberProfile
 /// The webhook callback URL and verify token to paste into Meta's app dashboard.
 pub async fn webhook_settings(api: ApiClient) -> Result<WebhookSettings, ApiError> {
     api.post("/whatsapp/webhookSettings", &Empty {}).await
+}
+
+/// Sandbox mode only: make WhatsApp do `event` to the number (the server sends itself Meta's webhook).
+pub async fn simulate_event(api: ApiClient, phone_number_id: &str, event: SimulatedEvent) -> Result<NumberDetails, ApiError> {
+    let request = SimulateRequest { phone_number_id: phone_number_id.to_owned(), event };
+    api.post("/whatsapp/sandbox/simulate", &request).await
 }
 
 fn number_ref(phone_number_id: &str) -> NumberRef {

@@ -7,6 +7,7 @@
 
 pub mod parts;
 mod row;
+mod sandbox;
 
 use std::time::Duration;
 

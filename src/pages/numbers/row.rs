@@ -6,8 +6,10 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::parts::{format_time, NumberFacts, WebhookSettingsBlock};
+use super::sandbox::SandboxSimulation;
 use super::NumbersPageState;
 use crate::api::{describe_field_error, whatsapp, use_api, ApiError};
+use crate::config::use_config;
 use crate::i18n::{use_i18n, I18n};
 use crate::state::navigation::app_href;
 
@@ -307,6 +309,7 @@ fn NumberSettingsPanel(#[prop(into)] number: Signal<NumberDetails>) -> impl Into
                     <p class="notice notice-good" role="status" data-testid="number-display-name-result">{i18n.t("numbers.display_name.saved")}</p>
                 })}
             </form>
+            {use_config().sandbox.then(|| view! { <SandboxSimulation number=number /> })}
         </div>
     }
 }

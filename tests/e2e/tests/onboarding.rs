@@ -381,3 +381,35 @@ async fn a_disconnected_number_says_why_on_the_numbers_page() {
     })
     .await;
 }
+
+/// In sandbox mode a number's settings can make WhatsApp flag it, raise its limit or disconnect it;
+/// the row follows each change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_makes_whatsapp_flag_upgrade_and_disconnect_a_number() {
+    run("the_sandbox_makes_whatsapp_flag_upgrade_and_disconnect_a_number", async |app| {
+        app.login_admin().await?;
+        app.goto("/numbers").await?;
+        let bound = app
+            .call_api("/whatsapp/account/bind", &json!({"accountName": "wadesk", "wabaId": "1000000000000002", "phoneNumberId": "2000000000000003"}))
+            .await?;
+        ensure(bound["status"] == json!(200), format!("bind answered {bound}"))?;
+        wait_for_attr(app, "number-status", "data-status", "CONNECTED").await?;
+        let limit_before = app.text_of("number-limit").await?;
+
+        app.click("number-settings").await?;
+        app.click("sandbox-simulate-flagged").await?;
+        wait_for_attr(app, "number-status", "data-status", "FLAGGED").await?;
+        app.click("sandbox-simulate-unflagged").await?;
+        wait_for_attr(app, "number-status", "data-status", "CONNECTED").await?;
+        app.click("sandbox-simulate-limit-raised").await?;
+        app.wait_until("the messaging limit to go up", async || {
+            let limit = app.text_of("number-limit").await?;
+            Ok((limit != limit_before).then_some(limit))
+        })
+        .await?;
+        app.click("sandbox-simulate-disconnected").await?;
+        wait_for_attr(app, "number-disconnect-reason", "data-reason", "PRIMARY_INACTIVITY").await?;
+        wait_for_attr(app, "number-status", "data-status", "DISCONNECTED").await
+    })
+    .await;
+}
