@@ -32,8 +32,13 @@ const EVENTS: [(SimulatedEvent, &str, &str); 4] = [
     ),
 ];
 
+/// The sandbox-only buttons that make WhatsApp do something to `number`.
 #[component]
-pub fn SandboxSimulation(#[prop(into)] number: Signal<NumberDetails>) -> impl IntoView {
+pub fn SandboxSimulation(
+    /// The number the events happen to.
+    #[prop(into)]
+    number: Signal<NumberDetails>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let api = use_api();
     let state = expect_context::<NumbersPageState>();
