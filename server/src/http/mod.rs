@@ -13,6 +13,7 @@ use axum::http::{header, HeaderValue, Method, Request};
 use axum::routing::get;
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -45,7 +46,19 @@ pub fn router(state: AppState) -> Router {
         Some(cors) => app.layer(cors),
         None => app,
     };
-    app.layer(trace)
+    security_headers(app).layer(trace)
+}
+
+/// Headers every answer carries: no MIME sniffing, no full URLs in the Referer to other sites,
+/// and no framing of the console by other sites (clickjacking). Handlers may set their own.
+fn security_headers(app: Router) -> Router {
+    let header = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(header::HeaderName::from_static(name), HeaderValue::from_static(value))
+    };
+    app.layer(header("x-content-type-options", "nosniff"))
+        .layer(header("referrer-policy", "strict-origin-when-cross-origin"))
+        .layer(header("x-frame-options", "SAMEORIGIN"))
+        .layer(header("content-security-policy", "frame-ancestors 'self'"))
 }
 
 /// Consoles hosted on another origin (a partner's static host) call the API with the user's

@@ -23,9 +23,17 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
     };
     let path = request.uri().path();
     if path != "/" && path != "/index.html" {
+        let fingerprinted = is_fingerprinted(path);
         let files = ServeDir::new(&dist).append_index_html_on_directories(false);
         match files.oneshot(request).await {
-            Ok(response) if response.status() != StatusCode::NOT_FOUND => return response.map(Body::new),
+            Ok(response) if response.status() != StatusCode::NOT_FOUND => {
+                let mut response = response.map(Body::new);
+                if fingerprinted && response.status() == StatusCode::OK {
+                    // A new build gets new names, so these never change: browsers keep them.
+                    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+                }
+                return response;
+            }
             Ok(_) => {}
             Err(infallible) => match infallible {},
         }
@@ -62,6 +70,29 @@ fn bundle_not_built(state: &AppState) -> Response {
     response
 }
 
+/// Trunk names bundle files `<name>-<16 hex digits>.<ext>` (`wadesk-1a2b…_bg.wasm` too): the
+/// content hash is in the name.
+fn is_fingerprinted(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or("");
+    let stem = file.split('.').next().unwrap_or("").trim_end_matches("_bg");
+    stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() >= 15 && hash.len() <= 16 && hash.bytes().all(|byte| byte.is_ascii_hexdigit()))
+}
+
 fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_fingerprinted;
+
+    #[test]
+    fn trunk_fingerprints_are_recognised() {
+        for fingerprinted in ["/wadesk-2b69f5ff180be0b_bg.wasm", "/console/wadesk-a426dc47696834be.js", "/app-ce7f27d36669f6c9.css", "/favicon-91d7d6cbd1d86df4.svg"] {
+            assert!(is_fingerprinted(fingerprinted), "{fingerprinted}");
+        }
+        for plain in ["/config.json", "/index.html", "/numbers", "/my-page.js", "/x-zzzzzzzzzzzzzzzz.js", "/"] {
+            assert!(!is_fingerprinted(plain), "{plain}");
+        }
+    }
 }

@@ -281,6 +281,8 @@ fn write_stand_in_bundle(dist: &std::path::Path) {
     );
     std::fs::write(dist.join("index.html"), index).expect("write index.html");
     std::fs::write(dist.join("assets/app.js"), "console.log('wadesk test bundle');").expect("write app.js");
+    // A file named as Trunk names its output, with the content hash in the name.
+    std::fs::write(dist.join("wadesk-0123456789abcdef_bg.wasm"), b"\0asm").expect("write the wasm");
 }
 
 /// A database made for one test on the server at `WADESK_TEST_POSTGRES_URL`.

@@ -95,7 +95,23 @@ both_stores! {
         let script = server.client.get(format!("{}/assets/app.js", server.url)).send().await.unwrap();
         assert_eq!(script.status(), 200);
         assert!(script.headers()["content-type"].to_str().unwrap().contains("javascript"));
+        assert!(script.headers().get("cache-control").is_none(), "a plain name may change: revalidated as usual");
         assert!(script.text().await.unwrap().contains("console.log"));
+        let wasm = server.client.get(format!("{}/wadesk-0123456789abcdef_bg.wasm", server.url)).send().await.unwrap();
+        assert_eq!(wasm.status(), 200);
+        assert_eq!(wasm.headers()["cache-control"], "public, max-age=31536000, immutable");
+    }
+
+    async fn every_answer_carries_the_security_headers(server) {
+        let page = server.client.get(format!("{}/numbers", server.url)).send().await.unwrap();
+        let api = server.post("/auth/me", &json!({})).await;
+        let missing = server.get("/intwa-api/nothing-here").await;
+        for headers in [page.headers(), &api.headers, &missing.headers] {
+            assert_eq!(headers["x-content-type-options"], "nosniff");
+            assert_eq!(headers["referrer-policy"], "strict-origin-when-cross-origin");
+            assert_eq!(headers["x-frame-options"], "SAMEORIGIN");
+            assert_eq!(headers["content-security-policy"], "frame-ancestors 'self'");
+        }
     }
 
     async fn config_json_is_public_settings_only(server, |settings| {
