@@ -30,9 +30,11 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhook_settings))
 }
 
+/// Every bound number's id went through [`validation::meta_id`], so an id that is not one (letters,
+/// other scripts' digits, 10 KB of text) is a 400 naming the field, not a lookup that finds nothing.
 fn check_number_ref(request: &NumberRef) -> Result<(), ApiError> {
     let mut errors = Vec::new();
-    validation::required("phoneNumberId", &request.phone_number_id, &mut errors);
+    validation::meta_id("phoneNumberId", &request.phone_number_id, &mut errors);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -147,7 +149,7 @@ async fn list_numbers(State(state): State<AppState>, user: CurrentUser, ApiJson(
     request_body = NumberRef,
     responses(
         (status = 200, description = "The number", body = Envelope<NumberDetails>),
-        (status = 400, description = "`phoneNumberId` is missing (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        (status = 400, description = "`phoneNumberId` is missing or not an id (code 40000, `fieldErrors`)", body = ErrorEnvelope),
         (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
         (status = 404, description = "Not a number of this account (code 40400)", body = ErrorEnvelope),
     )
@@ -166,7 +168,7 @@ async fn get_number(State(state): State<AppState>, user: CurrentUser, ApiJson(re
     request_body = NumberRef,
     responses(
         (status = 200, description = "The number after the attempt", body = Envelope<NumberDetails>),
-        (status = 400, description = "`phoneNumberId` is missing (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        (status = 400, description = "`phoneNumberId` is missing or not an id (code 40000, `fieldErrors`)", body = ErrorEnvelope),
         (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
         (status = 403, description = "The caller is not an admin (code 40300)", body = ErrorEnvelope),
         (status = 404, description = "Not a number of this account (code 40400)", body = ErrorEnvelope),
@@ -190,7 +192,7 @@ async fn retry_registration(State(state): State<AppState>, user: CurrentUser, Ap
     request_body = NumberRef,
     responses(
         (status = 200, description = "What was unbound", body = Envelope<RemovedNumber>),
-        (status = 400, description = "`phoneNumberId` is missing (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        (status = 400, description = "`phoneNumberId` is missing or not an id (code 40000, `fieldErrors`)", body = ErrorEnvelope),
         (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
         (status = 403, description = "The caller is not an admin (code 40300)", body = ErrorEnvelope),
         (status = 404, description = "Not a number of this account (code 40400)", body = ErrorEnvelope),
@@ -210,7 +212,7 @@ async fn remove_number(State(state): State<AppState>, user: CurrentUser, ApiJson
     request_body = UpdateNumberProfileRequest,
     responses(
         (status = 200, description = "The number; `verifiedName` changes when Meta approves", body = Envelope<NumberDetails>),
-        (status = 400, description = "The name is empty, shorter than 3 or longer than 150 characters (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        (status = 400, description = "The id is invalid, or the name is empty, shorter than 3 or longer than 150 characters, has no letter or digit, holds a web address or a line break (code 40000, `fieldErrors`)", body = ErrorEnvelope),
         (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
         (status = 403, description = "The caller is not an admin (code 40300)", body = ErrorEnvelope),
         (status = 404, description = "Not a number of this account (code 40400)", body = ErrorEnvelope),
@@ -225,7 +227,7 @@ async fn update_profile(
 ) -> ApiResult<NumberDetails> {
     user.require_admin()?;
     let mut errors = Vec::new();
-    validation::required("phoneNumberId", &request.phone_number_id, &mut errors);
+    validation::meta_id("phoneNumberId", &request.phone_number_id, &mut errors);
     validation::display_name("verifiedName", &request.verified_name, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));

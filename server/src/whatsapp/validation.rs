@@ -40,16 +40,35 @@ pub fn required(field: &str, value: &str, errors: &mut Vec<FieldError>) {
     }
 }
 
-/// Display names: Meta and YCloud take 3 to 150 characters.
+/// Display names: Meta and YCloud take 3 to 150 characters. Meta's display name guidelines also
+/// refuse names it would reject in review, so they are refused here with a field error instead of
+/// a 502 later: a name that is only emoji, symbols or punctuation (no letter or digit), a web
+/// address (`://` or `www.`), and control characters such as line breaks or tabs.
 pub fn display_name(field: &str, value: &str, errors: &mut Vec<FieldError>) {
-    let length = value.trim().chars().count();
+    let value = value.trim();
+    let length = value.chars().count();
     if length == 0 {
         errors.push(FieldError::new(field, "required", format!("`{field}` is required")));
     } else if length < 3 {
         errors.push(FieldError::new(field, "too_short", format!("`{field}` must be at least 3 characters")));
     } else if length > 150 {
         errors.push(FieldError::new(field, "too_long", format!("`{field}` must be at most 150 characters")));
+    } else if value.chars().any(char::is_control) {
+        errors.push(FieldError::new(field, "invalid", format!("`{field}` must be one line of text, without tabs or line breaks")));
+    } else if !value.chars().any(char::is_alphanumeric) {
+        errors.push(FieldError::new(
+            field,
+            "invalid",
+            format!("`{field}` must contain letters or digits, not only emoji, symbols or punctuation"),
+        ));
+    } else if has_web_address(value) {
+        errors.push(FieldError::new(field, "invalid", format!("`{field}` must not contain a web address (WhatsApp refuses URLs in display names)")));
     }
+}
+
+fn has_web_address(value: &str) -> bool {
+    let lower = value.to_lowercase();
+    lower.contains("://") || lower.contains("www.")
 }
 
 /// The sign-up code: opaque, but not empty and not absurdly long.
@@ -79,6 +98,33 @@ mod tests {
         assert_eq!(codes(|e| meta_id("wabaId", "12ab5", e)), ["invalid"]);
         assert_eq!(codes(|e| meta_id("wabaId", "1234", e)), ["too_short"]);
         assert_eq!(codes(|e| meta_id("wabaId", &"1".repeat(25), e)), ["too_long"]);
+    }
+
+    #[test]
+    fn ids_in_other_scripts_or_padded_with_signs_are_not_ids() {
+        assert_eq!(codes(|e| meta_id("wabaId", "\u{661}\u{662}\u{663}\u{664}\u{665}\u{666}", e)), ["invalid"]);
+        assert_eq!(codes(|e| meta_id("wabaId", "+278990000057661", e)), ["invalid"]);
+        assert_eq!(codes(|e| meta_id("wabaId", "2789 9000 0057 661", e)), ["invalid"]);
+        assert!(codes(|e| meta_id("wabaId", "  278990000057661 ", e)).is_empty());
+        assert_eq!(codes(|e| meta_id("wabaId", &"1".repeat(10 * 1024), e)), ["too_long"]);
+        assert_eq!(codes(|e| meta_id("wabaId", "   ", e)), ["required"]);
+    }
+
+    #[test]
+    fn display_names_follow_meta_rules() {
+        assert!(codes(|e| display_name("verifiedName", "Acme Cakes", e)).is_empty());
+        assert!(codes(|e| display_name("verifiedName", "Café Zoë 24/7", e)).is_empty());
+        assert!(codes(|e| display_name("verifiedName", "\u{5e9}\u{5dc}\u{5d5}\u{5dd}", e)).is_empty());
+        assert_eq!(codes(|e| display_name("verifiedName", "  ", e)), ["required"]);
+        assert_eq!(codes(|e| display_name("verifiedName", " ab ", e)), ["too_short"]);
+        assert_eq!(codes(|e| display_name("verifiedName", &"a".repeat(151), e)), ["too_long"]);
+        // Counted in characters, not bytes.
+        assert!(codes(|e| display_name("verifiedName", &"é".repeat(150), e)).is_empty());
+        assert_eq!(codes(|e| display_name("verifiedName", "\u{1f600}\u{1f600}\u{1f600}", e)), ["invalid"]);
+        assert_eq!(codes(|e| display_name("verifiedName", "!!! ???", e)), ["invalid"]);
+        assert_eq!(codes(|e| display_name("verifiedName", "Visit https://acme.example", e)), ["invalid"]);
+        assert_eq!(codes(|e| display_name("verifiedName", "WWW.acme.example", e)), ["invalid"]);
+        assert_eq!(codes(|e| display_name("verifiedName", "Acme\nCakes", e)), ["invalid"]);
     }
 
     #[test]
