@@ -3,7 +3,7 @@
 
 use api_types::{ErrorCode, ErrorDetails, NumberDetails, NumberOrigin, PhoneInfo, RegistrationAllowance, RemovedNumber, SyncProgress, SyncState};
 use rand::Rng;
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::sandbox::simulator;
 use super::secrets::SecretBox;
@@ -38,20 +38,50 @@ pub fn token_of(state: &AppState, waba: Option<&WabaRow>) -> Option<BusinessToke
 
 pub async fn allowance(db: &AnyPool, phone_number_id: &str, now: i64) -> Result<RegistrationAllowance, sqlx::Error> {
     let attempts = store::registration_attempts_since(db, phone_number_id, now - REGISTRATION_WINDOW_MS).await?;
+    Ok(allowance_of(&attempts))
+}
+
+/// The allowance given the attempts in the window, oldest first.
+fn allowance_of(attempts: &[i64]) -> RegistrationAllowance {
     let count = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
     // With the window full, the next attempt is allowed when the oldest of the last ten leaves it.
     let next_attempt_at = (count >= REGISTRATION_LIMIT)
         .then(|| attempts.get(attempts.len() - REGISTRATION_LIMIT as usize))
         .flatten()
         .map(|oldest| oldest + REGISTRATION_WINDOW_MS);
-    Ok(RegistrationAllowance { attempts_in_window: count, limit: REGISTRATION_LIMIT, next_attempt_at })
+    RegistrationAllowance { attempts_in_window: count, limit: REGISTRATION_LIMIT, next_attempt_at }
+}
+
+/// The attempts since `since`, oldest first, read inside the caller's transaction.
+async fn attempts_since_in(connection: &mut AnyConnection, phone_number_id: &str, since: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT attempted_at FROM whatsapp_registration_attempts WHERE phone_number_id = $1 AND attempted_at > $2 \
+         ORDER BY attempted_at",
+    )
+    .bind(phone_number_id)
+    .bind(since)
+    .fetch_all(&mut *connection)
+    .await?;
+    rows.iter().map(|row| row.try_get::<i64, _>("attempted_at")).collect()
 }
 
 /// Count a registration attempt, or refuse with 429 when the window is full.
+///
+/// Counting and recording happen in one transaction that first writes the number's row: that
+/// takes its row lock (PostgreSQL) or the database's write lock (SQLite), so concurrent attempts
+/// for one number queue here and each counts the ones before it. Without it, ten requests sent at
+/// once could all read "9 attempts" and all go through.
 pub async fn take_registration_attempt(db: &AnyPool, phone_number_id: &str) -> Result<(), ApiError> {
+    let mut transaction = db.begin().await?;
+    sqlx::query("UPDATE whatsapp_numbers SET updated_at = updated_at WHERE phone_number_id = $1")
+        .bind(phone_number_id)
+        .execute(&mut *transaction)
+        .await?;
     let now = now_millis();
-    let allowance = allowance(db, phone_number_id, now).await?;
+    let attempts = attempts_since_in(&mut transaction, phone_number_id, now - REGISTRATION_WINDOW_MS).await?;
+    let allowance = allowance_of(&attempts);
     if let Some(next) = allowance.next_attempt_at {
+        transaction.rollback().await?;
         let wait_seconds = u64::try_from(((next - now) + 999) / 1000).unwrap_or(1).max(1);
         let when = time::OffsetDateTime::from_unix_timestamp(next / 1000)
             .ok()
@@ -68,7 +98,13 @@ pub async fn take_registration_attempt(db: &AnyPool, phone_number_id: &str) -> R
             details: ErrorDetails { field_errors: Vec::new(), retry_after_seconds: Some(wait_seconds) },
         });
     }
-    store::record_registration_attempt(db, phone_number_id, now).await?;
+    sqlx::query("INSERT INTO whatsapp_registration_attempts (id, phone_number_id, attempted_at) VALUES ($1, $2, $3)")
+        .bind(crate::db::new_id())
+        .bind(phone_number_id)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
     Ok(())
 }
 
@@ -204,6 +240,11 @@ pub async fn remove(state: &AppState, user: &CurrentUser, phone_number_id: &str)
     let number = own_number(&state.db, user, phone_number_id).await?;
     let waba = store::find_waba(&state.db, &user.account_id, &number.waba_id).await?;
     let token = token_of(state, waba.as_ref());
+    // Unbind first: of two removals at once, only the one that deleted the row goes on (and talks
+    // to the upstream); the other finds nothing, as a removal after a removal does.
+    if !store::delete_number(&state.db, &user.account_id, &number.phone_number_id).await? {
+        return Err(ApiError::not_found(format!("There is no number {} in this account", number.phone_number_id)));
+    }
     // Only numbers we registered are deregistered: a coexistence number lives on the phone, and a
     // manually bound one may be registered by someone else.
     if number.origin == NumberOrigin::Cloud {
@@ -211,7 +252,6 @@ pub async fn remove(state: &AppState, user: &CurrentUser, phone_number_id: &str)
             tracing::warn!(%error, "best-effort deregistration failed");
         }
     }
-    store::delete_number(&state.db, &user.account_id, &number.phone_number_id).await?;
     let remaining = store::list_numbers_of_waba_anywhere(&state.db, &number.waba_id).await?;
     let waba_unbound = remaining.is_empty() && waba.is_some();
     if waba_unbound {
