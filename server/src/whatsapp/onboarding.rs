@@ -15,6 +15,8 @@ use crate::auth::CurrentUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 use api_types::{FieldError, SyncState};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, PoisonError, Weak};
 
 pub fn waba_info(waba: &WabaRow) -> WabaInfo {
     WabaInfo { waba_id: waba.waba_id.clone(), waba_name: waba.name.clone(), waba_status: waba.status.clone() }
@@ -68,22 +70,36 @@ async fn save_waba(state: &AppState, user: &CurrentUser, upstream: &UpstreamWaba
     };
     match store::save_waba(&state.db, &row).await {
         Ok(()) => Ok(row),
-        // Another account bound it between our check and the insert.
-        Err(cause) if crate::db::is_unique_violation(&cause) => Err(ApiError::conflict(format!(
-            "WhatsApp Business Account {} is connected to another wadesk account",
-            upstream.id
-        ))),
+        // Someone inserted it between our check and the insert: a second completion of the same
+        // sign-up (a double click, a retry) in this account, which then only refreshes it, or
+        // another account, which holds it now.
+        Err(cause) if crate::db::is_unique_violation(&cause) => match store::find_waba_anywhere(&state.db, &upstream.id).await? {
+            Some(waba) if waba.account_id == user.account_id => {
+                store::save_waba(&state.db, &row).await?;
+                Ok(row)
+            }
+            _ => Err(ApiError::conflict(format!(
+                "WhatsApp Business Account {} is connected to another wadesk account",
+                upstream.id
+            ))),
+        },
         Err(cause) => Err(cause.into()),
     }
 }
 
-async fn insert_number(state: &AppState, new: NewNumber) -> Result<(), ApiError> {
+/// Insert the number; `false` when a concurrent request of the same account inserted it first
+/// (that request then does what follows the insert: registration, sync).
+async fn insert_number(state: &AppState, new: NewNumber) -> Result<bool, ApiError> {
     let phone_number_id = new.phone_number_id.clone();
     match store::insert_number(&state.db, &new).await {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(true),
         Err(cause) if crate::db::is_unique_violation(&cause) => match store::find_number_anywhere(&state.db, &phone_number_id).await? {
             // Two completions of the same sign-up raced: the other one bound it for us.
-            Some(number) if number.account_id == new.account_id => Ok(()),
+            Some(number) if number.account_id == new.account_id && number.waba_id == new.waba_id => Ok(false),
+            Some(number) if number.account_id == new.account_id => Err(ApiError::conflict(format!(
+                "Phone number {phone_number_id} is connected here through WhatsApp Business Account {}",
+                number.waba_id
+            ))),
             _ => Err(ApiError::conflict(format!("Phone number {phone_number_id} is connected to another wadesk account"))),
         },
         Err(cause) => Err(cause.into()),
@@ -123,6 +139,21 @@ fn check_signup_request(request: &SignupCompleteRequest) -> Result<(), ApiError>
     }
 }
 
+/// The lock that lets one request at a time onboard this number in this process. Across
+/// processes the UNIQUE columns still make the second insert lose (see [`insert_number`]).
+fn number_lock(phone_number_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: LazyLock<std::sync::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
+    let mut locks = LOCKS.lock().unwrap_or_else(PoisonError::into_inner);
+    // Locks nobody holds or waits for any more are forgotten.
+    locks.retain(|_, lock| lock.strong_count() > 0);
+    if let Some(lock) = locks.get(phone_number_id).and_then(Weak::upgrade) {
+        return lock;
+    }
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
+    locks.insert(phone_number_id.to_owned(), Arc::downgrade(&lock));
+    lock
+}
+
 /// `whatsapp/signup/complete`.
 pub async fn complete_signup(state: &AppState, user: &CurrentUser, request: SignupCompleteRequest) -> Result<SignupCompleteResponse, ApiError> {
     check_signup_request(&request)?;
@@ -153,28 +184,73 @@ pub async fn complete_signup(state: &AppState, user: &CurrentUser, request: Sign
         return Ok(SignupCompleteResponse { waba: waba_info(&waba), number: None, already_bound: known_waba.is_some() });
     };
 
+    // Two completions of one sign-up at once (a double click, a retry while the first still
+    // runs) take turns from here: the second then finds what the first did, instead of
+    // registering or requesting the sync a second time.
+    let onboarding = number_lock(&phone_number_id);
+    let _turn = onboarding.lock().await;
     let existing = check_number_owner(state, user, &waba_id, &phone_number_id).await?;
-    let already_bound = existing.is_some();
-    if let Some(disconnected) = existing.filter(|number| number.status == "DISCONNECTED") {
+    let mut already_bound = existing.is_some();
+    if let Some(disconnected) = existing.as_ref().filter(|number| number.status == "DISCONNECTED") {
         // WhatsApp had disconnected it (partner removed, app inactive on the phone): the business
         // connected it again, so it is onboarded again, as it was first (register or app sync).
-        reconnect(state, &disconnected, token.as_ref()).await?;
-    } else if !already_bound {
+        reconnect(state, disconnected, token.as_ref()).await?;
+    } else if let Some(bound) = existing.as_ref() {
+        finish_unfinished(state, bound, token.as_ref()).await?;
+    } else {
         let upstream_number = state.upstream.get_number(token.as_ref(), &waba_id, &phone_number_id).await?;
         let origin = match request.flow {
             SignupFlow::Cloud => NumberOrigin::Cloud,
             SignupFlow::Coexistence => NumberOrigin::Coexistence,
         };
-        insert_number(state, new_number(user, &upstream_number, &waba_id, origin, None)).await?;
-        let number = numbers::own_number(&state.db, user, &phone_number_id).await?;
-        match request.flow {
-            SignupFlow::Cloud => numbers::register(state, &number, token.as_ref()).await?,
-            SignupFlow::Coexistence => start_coexistence(state, &number, token.as_ref()).await?,
+        if insert_number(state, new_number(user, &upstream_number, &waba_id, origin, None)).await? {
+            let number = numbers::own_number(&state.db, user, &phone_number_id).await?;
+            match request.flow {
+                SignupFlow::Cloud => numbers::register(state, &number, token.as_ref()).await?,
+                SignupFlow::Coexistence => start_coexistence(state, &number, token.as_ref(), false).await?,
+            }
+        } else {
+            // A concurrent completion bound it a moment ago and registers it: not twice.
+            already_bound = true;
         }
     }
     let number = numbers::own_number(&state.db, user, &phone_number_id).await?;
     let details = numbers::details(&state.db, number).await?;
     Ok(SignupCompleteResponse { waba: waba_info(&waba), number: Some(details), already_bound })
+}
+
+/// Completing the sign-up again after an upstream failure part-way (the number was bound, then
+/// a registration or sync request failed) does the step that failed, so signing up again is a
+/// way out: a coexistence number whose syncs were not all requested gets them requested, and a
+/// cloud number still PENDING that the upstream does not report CONNECTED is registered. A
+/// finished onboarding is left as it is (no second registration, no second sync).
+async fn finish_unfinished(state: &AppState, number: &NumberRow, token: Option<&BusinessToken>) -> Result<(), ApiError> {
+    match number.origin {
+        NumberOrigin::Coexistence => {
+            let progress = store::sync_progress(&state.db, &number.phone_number_id).await?;
+            let unrequested = progress.is_none_or(|progress| progress.contacts == SyncState::NotRequested || progress.history == SyncState::NotRequested);
+            if unrequested {
+                tracing::info!(phone_number_id = %number.phone_number_id, "the coexistence sync was not requested yet: requesting it");
+                start_coexistence(state, number, token, true).await?;
+            }
+            Ok(())
+        }
+        NumberOrigin::Cloud if number.status == "PENDING" => {
+            match state.upstream.get_number(token, &number.waba_id, &number.phone_number_id).await {
+                Ok(upstream) if upstream.status == "CONNECTED" => Ok(()),
+                Ok(_) => {
+                    tracing::info!(phone_number_id = %number.phone_number_id, "the number is not registered yet: registering it");
+                    numbers::register(state, number, token).await
+                }
+                // Only a check: the number stays as it is, and the Numbers page offers a retry.
+                Err(error) => {
+                    tracing::warn!(%error, "cannot check whether a bound number is registered");
+                    Ok(())
+                }
+            }
+        }
+        NumberOrigin::Cloud | NumberOrigin::Manual => Ok(()),
+    }
 }
 
 async fn reconnect(state: &AppState, number: &NumberRow, token: Option<&BusinessToken>) -> Result<(), ApiError> {
@@ -183,7 +259,7 @@ async fn reconnect(state: &AppState, number: &NumberRow, token: Option<&Business
     store::change_number(&state.db, phone_number_id, &store::NumberChange::Status("PENDING".to_owned())).await?;
     match number.origin {
         NumberOrigin::Coexistence => {
-            start_coexistence(state, number, token).await?;
+            start_coexistence(state, number, token, false).await?;
             if state.upstream.as_sandbox().is_none() {
                 numbers::refresh_from_upstream(state, number, token).await;
             }
@@ -216,11 +292,30 @@ async fn find_coexistence_number(state: &AppState, user: &CurrentUser, waba_id: 
 }
 
 /// Coexistence: no register. Bind the app number (YCloud), then ask for contacts, then history.
-async fn start_coexistence(state: &AppState, number: &NumberRow, token: Option<&BusinessToken>) -> Result<(), ApiError> {
+/// With `only_missing`, what was requested already is skipped (a sign-up completed again after
+/// it failed part-way); without, all of it is done (a first sign-up, a reconnection).
+async fn start_coexistence(state: &AppState, number: &NumberRow, token: Option<&BusinessToken>, only_missing: bool) -> Result<(), ApiError> {
     let (waba_id, phone_number_id) = (&number.waba_id, &number.phone_number_id);
-    state.upstream.bind_coexistence(token, waba_id, phone_number_id).await?;
+    // Started again after a failure part-way: what was requested already is not requested twice
+    // (and the app number was bound before any request).
+    let progress = store::sync_progress(&state.db, phone_number_id).await?;
+    let requested = |part: SyncPart| {
+        progress.as_ref().is_some_and(|progress| {
+            let state = match part {
+                SyncPart::Contacts => progress.contacts,
+                SyncPart::History => progress.history,
+            };
+            state != SyncState::NotRequested
+        })
+    };
+    if !only_missing || !(requested(SyncPart::Contacts) || requested(SyncPart::History)) {
+        state.upstream.bind_coexistence(token, waba_id, phone_number_id).await?;
+    }
     store::ensure_sync_row(&state.db, phone_number_id).await?;
     for (kind, part) in [(SyncKind::Contacts, SyncPart::Contacts), (SyncKind::History, SyncPart::History)] {
+        if only_missing && requested(part) {
+            continue;
+        }
         state.upstream.request_sync(token, waba_id, phone_number_id, kind).await?;
         // Each is requested once; a webhook that already arrived is not set back.
         store::set_sync_state(&state.db, phone_number_id, part, SyncState::Requested, &[SyncState::NotRequested]).await?;
@@ -247,7 +342,10 @@ pub fn check_account_name(user: &CurrentUser, account_name: &str) -> Result<(), 
         return Err(ApiError::validation(vec![FieldError::new("accountName", "required", "`accountName` is required")]));
     }
     if account_name.to_lowercase() != user.account_name.to_lowercase() {
-        return Err(ApiError::forbidden(format!("You cannot act for the account {account_name:?}")));
+        // The name is echoed, but not all 10 KB a caller may send.
+        let shown: String = account_name.chars().take(64).collect();
+        let more = if shown.len() < account_name.len() { "…" } else { "" };
+        return Err(ApiError::forbidden(format!("You cannot act for the account {shown:?}{more}")));
     }
     Ok(())
 }
@@ -300,7 +398,7 @@ pub async fn bind(state: &AppState, user: &CurrentUser, request: BindRequest) ->
 pub async fn phone_info(state: &AppState, user: &CurrentUser, account_name: &str, waba_id: &str) -> Result<Vec<PhoneInfo>, ApiError> {
     check_account_name(user, account_name)?;
     let mut errors = Vec::new();
-    validation::required("wabaId", waba_id, &mut errors);
+    validation::meta_id("wabaId", waba_id, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
