@@ -9,6 +9,8 @@ mod support;
 
 #[path = "whatsapp_api/accounts.rs"]
 mod whatsapp_accounts;
+#[path = "whatsapp_api/hardening.rs"]
+mod whatsapp_hardening;
 #[path = "whatsapp_api/numbers.rs"]
 mod whatsapp_numbers;
 #[path = "whatsapp_api/nul_ids.rs"]

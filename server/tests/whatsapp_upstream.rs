@@ -422,3 +422,147 @@ async fn whatsapp_live_ycloud_bind_names_unknown_ids() {
     let sdk = server.client.get(format!("{}/sandbox/facebook/sdk.js", server.url)).send().await.unwrap();
     assert_eq!(sdk.status(), 404);
 }
+
+// ---- An upstream failure part-way through a sign-up: completing it again finishes it ----
+
+async fn live_meta_server(store: Store, graph_url: String) -> Option<TestServer> {
+    TestServer::start(store, |settings| {
+        settings.mode = wadesk_server::Mode::Live;
+        settings.upstream = wadesk_server::settings::UpstreamKind::Meta;
+        settings.upstream_url = Some(graph_url);
+        settings.secret_key = Some("a live secret key for tests".to_owned());
+        settings.meta_app_id = "app-live".to_owned();
+        settings.meta_app_secret = Some("live-app-secret".to_owned());
+    })
+    .await
+}
+
+/// A Graph API whose first registration fails with a 503, and whose number reads PENDING until a
+/// registration went through.
+fn flaky_register_graph(registrations: Arc<std::sync::atomic::AtomicUsize>) -> impl Fn(&Recorded) -> Answer + Send + Sync + 'static {
+    use std::sync::atomic::Ordering;
+    move |request| match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/v23.0/oauth/access_token") => answer(200, json!({"access_token": "EAAG-live-token", "token_type": "bearer"})),
+        ("GET", "/v23.0/1000000000000001") => answer(200, json!({"id": "1000000000000001", "name": "Live Shop", "account_review_status": "APPROVED"})),
+        ("GET", "/v23.0/2000000000000001") => {
+            let status = if registrations.load(Ordering::SeqCst) >= 2 { "CONNECTED" } else { "PENDING" };
+            answer(200, json!({"id": "2000000000000001", "display_phone_number": "+1 555-0199", "verified_name": "Live Shop",
+                "status": status, "quality_rating": "GREEN", "messaging_limit_tier": "TIER_2K"}))
+        }
+        ("POST", "/v23.0/2000000000000001/register") => {
+            if registrations.fetch_add(1, Ordering::SeqCst) == 0 {
+                Answer { status: 503, body: "<html>busy</html>".to_owned(), delay: Duration::ZERO }
+            } else {
+                answer(200, json!({"success": true}))
+            }
+        }
+        ("POST", _) => answer(200, json!({"success": true})),
+        _ => answer(404, json!({"error": {"message": "Unsupported get request", "type": "GraphMethodException", "code": 100}})),
+    }
+}
+
+async fn a_failed_registration_is_retried_by_completing_again(store: Store) {
+    let registrations = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let graph = FakeUpstream::start(flaky_register_graph(registrations.clone())).await;
+    let Some(server) = live_meta_server(store, graph.url.clone()).await else {
+        return;
+    };
+    let admin = server.admin_client().await;
+    let complete = json!({"code": "live-code", "wabaId": "1000000000000001", "phoneNumberId": "2000000000000001", "flow": "cloud"});
+
+    let failed = server.post_as(&admin, "/whatsapp/signup/complete", &complete).await;
+    failed.assert_error(502, ErrorCode::UpstreamError);
+    assert_eq!(failed.message(), "Meta failed the registration (HTTP 503): HTTP 503 Service Unavailable");
+    let number = server.post_as(&admin, "/whatsapp/numbers/get", &json!({"phoneNumberId": "2000000000000001"})).await;
+    assert_eq!(number.data()["status"], "PENDING");
+
+    // The business signs up again (a new code): the registration that failed is done now.
+    let done = server.post_as(&admin, "/whatsapp/signup/complete", &complete).await;
+    let done = done.data();
+    assert_eq!(done["alreadyBound"], true);
+    assert_eq!(done["number"]["status"], "CONNECTED", "{done}");
+    assert_eq!(done["number"]["registration"]["attemptsInWindow"], 2);
+    let register_calls = graph.requests().iter().filter(|request| request.path.ends_with("/register")).count();
+    assert_eq!(register_calls, 2);
+
+    // Once it is connected, completing again registers nothing more.
+    let again = server.post_as(&admin, "/whatsapp/signup/complete", &complete).await;
+    assert_eq!(again.data()["number"]["registration"]["attemptsInWindow"], 2);
+    assert_eq!(graph.requests().iter().filter(|request| request.path.ends_with("/register")).count(), 2);
+}
+
+#[tokio::test]
+async fn whatsapp_live_failed_registration_completes_again_sqlite() {
+    a_failed_registration_is_retried_by_completing_again(Store::Sqlite).await;
+}
+
+#[tokio::test]
+async fn whatsapp_live_failed_registration_completes_again_postgres() {
+    a_failed_registration_is_retried_by_completing_again(Store::Postgres).await;
+}
+
+/// A Graph API whose first history sync request fails with a 500.
+fn flaky_history_graph(history_requests: Arc<std::sync::atomic::AtomicUsize>) -> impl Fn(&Recorded) -> Answer + Send + Sync + 'static {
+    use std::sync::atomic::Ordering;
+    move |request| match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/v23.0/oauth/access_token") => answer(200, json!({"access_token": "EAAG-live-token", "token_type": "bearer"})),
+        ("GET", "/v23.0/1000000000000002") => answer(200, json!({"id": "1000000000000002", "name": "App Shop", "account_review_status": "APPROVED"})),
+        ("GET", "/v23.0/2000000000000003") => answer(200, json!({"id": "2000000000000003", "display_phone_number": "+1 555-0102",
+            "verified_name": "App Shop", "status": "CONNECTED", "quality_rating": "GREEN", "messaging_limit_tier": "TIER_250"})),
+        ("POST", "/v23.0/2000000000000003/smb_app_data") if request.body.contains("\"history\"") => {
+            if history_requests.fetch_add(1, Ordering::SeqCst) == 0 {
+                answer(500, json!({"error": {"message": "An unexpected error has occurred. Please retry your request later.",
+                    "type": "OAuthException", "code": 2, "is_transient": true}}))
+            } else {
+                answer(200, json!({"success": true}))
+            }
+        }
+        ("POST", _) => answer(200, json!({"success": true})),
+        _ => answer(404, json!({"error": {"message": "Unsupported get request", "type": "GraphMethodException", "code": 100}})),
+    }
+}
+
+async fn a_failed_sync_request_is_retried_by_completing_again(store: Store) {
+    let history_requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let graph = FakeUpstream::start(flaky_history_graph(history_requests.clone())).await;
+    let Some(server) = live_meta_server(store, graph.url.clone()).await else {
+        return;
+    };
+    let admin = server.admin_client().await;
+    let complete = json!({"code": "live-code", "wabaId": "1000000000000002", "phoneNumberId": "2000000000000003", "flow": "coexistence"});
+
+    let failed = server.post_as(&admin, "/whatsapp/signup/complete", &complete).await;
+    failed.assert_error(502, ErrorCode::UpstreamError);
+    assert!(failed.message().starts_with("Meta failed the chat history sync request (HTTP 500)"), "{}", failed.message());
+    let number = server.post_as(&admin, "/whatsapp/numbers/get", &json!({"phoneNumberId": "2000000000000003"})).await;
+    assert_eq!(number.data()["sync"]["contacts"], "REQUESTED");
+    assert_eq!(number.data()["sync"]["history"], "NOT_REQUESTED");
+
+    let done = server.post_as(&admin, "/whatsapp/signup/complete", &complete).await;
+    let sync = done.data()["number"]["sync"].clone();
+    assert_eq!(sync["contacts"], "REQUESTED", "{sync}");
+    assert_eq!(sync["history"], "REQUESTED", "{sync}");
+    let sync_bodies: Vec<String> = graph
+        .requests()
+        .iter()
+        .filter(|request| request.path.ends_with("/smb_app_data"))
+        .map(|request| request.body.clone())
+        .collect();
+    // The contacts once (each sync is requested once), the history twice (once failed).
+    assert_eq!(sync_bodies.iter().filter(|body| body.contains("smb_app_state_sync")).count(), 1, "{sync_bodies:?}");
+    assert_eq!(sync_bodies.iter().filter(|body| body.contains("\"history\"")).count(), 2, "{sync_bodies:?}");
+
+    // Done: completing again asks for nothing more.
+    server.post_as(&admin, "/whatsapp/signup/complete", &complete).await.data();
+    assert_eq!(graph.requests().iter().filter(|request| request.path.ends_with("/smb_app_data")).count(), 3);
+}
+
+#[tokio::test]
+async fn whatsapp_live_failed_sync_request_completes_again_sqlite() {
+    a_failed_sync_request_is_retried_by_completing_again(Store::Sqlite).await;
+}
+
+#[tokio::test]
+async fn whatsapp_live_failed_sync_request_completes_again_postgres() {
+    a_failed_sync_request_is_retried_by_completing_again(Store::Postgres).await;
+}
