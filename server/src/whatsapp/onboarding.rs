@@ -161,6 +161,11 @@ pub async fn complete_signup(state: &AppState, user: &CurrentUser, request: Sign
     // The code lives 30 seconds: exchange it before anything else that talks to anyone.
     let token = state.upstream.exchange_code(request.code.trim()).await?;
     let known_waba = check_waba_owner(state, user, &waba_id).await?;
+    // A number held elsewhere is refused before anything is saved: not a WABA bound here
+    // without the number the sign-up was for.
+    if let Some(id) = request.phone_number_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+        check_number_owner(state, user, &waba_id, id).await?;
+    }
     let token = token.or_else(|| token_of(state, known_waba.as_ref()));
     let upstream_waba = state.upstream.get_waba(token.as_ref(), &waba_id).await?;
     if upstream_waba.payment_method_attached == Some(false) {

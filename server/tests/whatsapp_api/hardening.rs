@@ -182,3 +182,24 @@ both_stores! {
         assert_eq!(listed[0]["wabaName"], "Acme Trading");
     }
 }
+
+both_stores! {
+    async fn a_signup_for_a_number_held_elsewhere_binds_nothing(server) {
+        let admin = server.admin_client().await;
+        let (other, _) = server.signup("other-shop", "owner@other.example").await;
+        // The other account holds the number through a WABA of its own.
+        let bind = json!({"accountName": "other-shop", "wabaId": "1000000000000777", "phoneNumberId": ACME_NUMBER});
+        server.post_as(&other, "/whatsapp/account/bind", &bind).await.data();
+
+        let code = mint_code(&server, ACME_WABA, Some(ACME_NUMBER), false).await;
+        complete(&server, &admin, &code, ACME_WABA, Some(ACME_NUMBER), "cloud").await.assert_error(409, ErrorCode::Conflict);
+        // No WABA left bound here without the number the sign-up was for.
+        let wabas = server.post_as(&admin, "/whatsapp/account/wabaInfo", &json!({"accountName": ADMIN_ACCOUNT})).await;
+        assert_eq!(wabas.data(), &json!([]));
+        let listed = server.post_as(&admin, "/whatsapp/numbers/list", &json!({})).await;
+        assert_eq!(listed.data(), &json!([]));
+        // And the other account's number is untouched.
+        let theirs = server.post_as(&other, "/whatsapp/numbers/get", &json!({"phoneNumberId": ACME_NUMBER})).await;
+        assert_eq!(theirs.data()["wabaId"], "1000000000000777");
+    }
+}
