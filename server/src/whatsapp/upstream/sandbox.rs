@@ -157,7 +157,8 @@ impl SandboxUpstream {
             .flat_map(|portfolio| portfolio.numbers.iter())
             .find(|number| number.id == phone_number_id);
         let status = if self.state().registered.contains(phone_number_id) { "CONNECTED" } else { "PENDING" };
-        let tail = &phone_number_id[phone_number_id.len().saturating_sub(4)..];
+        // The last four characters (not bytes: an id from elsewhere may be any text).
+        let tail: String = phone_number_id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
         UpstreamNumber {
             id: phone_number_id.to_owned(),
             waba_id: waba_id.to_owned(),
@@ -308,6 +309,15 @@ mod tests {
         let code = sandbox.mint_code(grant(), Duration::ZERO);
         let expired = sandbox.exchange_code(&code).await.unwrap_err();
         assert!(expired.to_string().contains("expired"), "{expired}");
+    }
+
+    #[tokio::test]
+    async fn an_id_that_is_not_digits_is_not_a_panic() {
+        let sandbox = SandboxUpstream::new();
+        let number = sandbox.get_number(None, "1000000000000001", "\u{20ac}\u{20ac}").await.unwrap();
+        assert_eq!(number.display_phone_number, "+1 555-00\u{20ac}\u{20ac}");
+        let number = sandbox.get_number(None, "1000000000000001", "2000000000001234").await.unwrap();
+        assert_eq!(number.display_phone_number, "+1 555-1234");
     }
 
     #[tokio::test]
