@@ -566,3 +566,45 @@ async fn whatsapp_live_failed_sync_request_completes_again_sqlite() {
 async fn whatsapp_live_failed_sync_request_completes_again_postgres() {
     a_failed_sync_request_is_retried_by_completing_again(Store::Postgres).await;
 }
+
+/// A Graph API that answers about other ids than the ones asked for.
+fn mixed_up_graph(request: &Recorded) -> Answer {
+    match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/v23.0/oauth/access_token") => answer(200, json!({"access_token": "EAAG-live-token", "token_type": "bearer"})),
+        ("GET", "/v23.0/1000000000000001") => answer(200, json!({"id": "1000000000000999", "name": "Live Shop", "account_review_status": "APPROVED"})),
+        ("GET", "/v23.0/2000000000000001") => answer(200, json!({"id": "2000000000000999", "display_phone_number": "+1 555-0199",
+            "verified_name": "Live Shop", "status": "CONNECTED", "quality_rating": "GREEN", "messaging_limit_tier": "TIER_2K"})),
+        ("POST", _) => answer(200, json!({"success": true})),
+        _ => answer(404, json!({"error": {"message": "Unsupported get request", "type": "GraphMethodException", "code": 100}})),
+    }
+}
+
+async fn answers_about_other_ids_bind_the_requested_ones(store: Store) {
+    let graph = FakeUpstream::start(mixed_up_graph).await;
+    let Some(server) = live_meta_server(store, graph.url.clone()).await else {
+        return;
+    };
+    let admin = server.admin_client().await;
+    let complete = json!({"code": "live-code", "wabaId": "1000000000000001", "phoneNumberId": "2000000000000001", "flow": "cloud"});
+    let done = server.post_as(&admin, "/whatsapp/signup/complete", &complete).await;
+    let done = done.data();
+    assert_eq!(done["waba"]["wabaId"], "1000000000000001");
+    assert_eq!(done["number"]["phoneNumberId"], "2000000000000001");
+    assert_eq!(done["number"]["wabaName"], "Live Shop");
+    let listed = server.post_as(&admin, "/whatsapp/numbers/list", &json!({})).await;
+    let listed = listed.data().as_array().unwrap().clone();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["phoneNumberId"], "2000000000000001");
+    let wabas = server.post_as(&admin, "/whatsapp/account/wabaInfo", &json!({"accountName": "wadesk"})).await;
+    assert_eq!(wabas.data(), &json!([{"wabaId": "1000000000000001", "wabaName": "Live Shop", "wabaStatus": "APPROVED"}]));
+}
+
+#[tokio::test]
+async fn whatsapp_live_answers_about_other_ids_bind_the_requested_ones_sqlite() {
+    answers_about_other_ids_bind_the_requested_ones(Store::Sqlite).await;
+}
+
+#[tokio::test]
+async fn whatsapp_live_answers_about_other_ids_bind_the_requested_ones_postgres() {
+    answers_about_other_ids_bind_the_requested_ones(Store::Postgres).await;
+}

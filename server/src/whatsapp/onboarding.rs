@@ -59,6 +59,24 @@ fn unknown_id(error: UpstreamError, field: &str, what: &str, id: &str) -> ApiErr
     }
 }
 
+/// What is bound is what the caller asked for and the ownership checks looked at: an upstream
+/// answer that names another id (a proxy's mistake, a mixed-up cache) does not bind that one.
+fn for_requested_waba(mut upstream: UpstreamWaba, waba_id: &str) -> UpstreamWaba {
+    if upstream.id != waba_id {
+        tracing::warn!(requested = %waba_id, answered = %upstream.id, "the upstream described another WABA than the one asked for");
+        upstream.id = waba_id.to_owned();
+    }
+    upstream
+}
+
+fn for_requested_number(mut upstream: UpstreamNumber, phone_number_id: &str) -> UpstreamNumber {
+    if upstream.id != phone_number_id {
+        tracing::warn!(requested = %phone_number_id, answered = %upstream.id, "the upstream described another number than the one asked for");
+        upstream.id = phone_number_id.to_owned();
+    }
+    upstream
+}
+
 async fn save_waba(state: &AppState, user: &CurrentUser, upstream: &UpstreamWaba, token: Option<&BusinessToken>) -> Result<WabaRow, ApiError> {
     let row = WabaRow {
         account_id: user.account_id.clone(),
@@ -172,7 +190,7 @@ pub async fn complete_signup(state: &AppState, user: &CurrentUser, request: Sign
         tracing::warn!(%waba_id, "the WABA has no payment method attached yet (seed 004: ask YCloud)");
     }
     state.upstream.subscribe_app(token.as_ref(), &waba_id).await?;
-    let mut upstream_waba = upstream_waba;
+    let mut upstream_waba = for_requested_waba(upstream_waba, &waba_id);
     if let Some(business_id) = request.business_id.as_deref().filter(|id| !id.trim().is_empty()) {
         upstream_waba.business_id.get_or_insert_with(|| business_id.trim().to_owned());
     }
@@ -203,7 +221,7 @@ pub async fn complete_signup(state: &AppState, user: &CurrentUser, request: Sign
     } else if let Some(bound) = existing.as_ref() {
         finish_unfinished(state, bound, token.as_ref()).await?;
     } else {
-        let upstream_number = state.upstream.get_number(token.as_ref(), &waba_id, &phone_number_id).await?;
+        let upstream_number = for_requested_number(state.upstream.get_number(token.as_ref(), &waba_id, &phone_number_id).await?, &phone_number_id);
         let origin = match request.flow {
             SignupFlow::Cloud => NumberOrigin::Cloud,
             SignupFlow::Coexistence => NumberOrigin::Coexistence,
@@ -385,6 +403,8 @@ pub async fn bind(state: &AppState, user: &CurrentUser, request: BindRequest) ->
         .get_number(token.as_ref(), waba_id, phone_number_id)
         .await
         .map_err(|error| unknown_id(error, "phoneNumberId", "phone number", phone_number_id))?;
+    let upstream_waba = for_requested_waba(upstream_waba, waba_id);
+    let upstream_number = for_requested_number(upstream_number, phone_number_id);
     save_waba(state, user, &upstream_waba, None).await?;
     let mut new = new_number(user, &upstream_number, waba_id, NumberOrigin::Manual, display);
     if is_sandbox(state) {
