@@ -59,7 +59,7 @@ fn ensure_trunk() -> Outcome {
         return Ok(());
     }
     println!("    installing {wanted} (12-16 minutes on 2 cores, once)");
-    Cmd::new("cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]).run()
+    cargo_install().args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]).run()
 }
 
 /// wasm-bindgen's CLI must match the `wasm-bindgen` crate in Cargo.lock exactly, or the generated
@@ -80,7 +80,16 @@ fn ensure_wasm_bindgen(root: &Path) -> Outcome {
     }
     println!("    installing wasm-bindgen-cli {version} (6-8 minutes on 2 cores, once)");
     // No --locked: the CLI's own lockfile pins a webpki-roots version the registry mirror lacks.
-    Cmd::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &version]).run()
+    cargo_install().args(["install", "wasm-bindgen-cli", "--version", &version]).run()
+}
+
+/// `cargo` for installing a build tool: its own release profile asks for fat LTO and one codegen
+/// unit (Trunk's does), which makes the one-time install several minutes longer on two cores
+/// for a tool whose speed hardly matters here. Parallel codegen without LTO builds it faster.
+fn cargo_install() -> Cmd {
+    Cmd::new("cargo")
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
 }
 
 fn ensure_wasm_opt(root: &Path) -> Outcome {
