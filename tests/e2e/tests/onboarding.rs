@@ -51,6 +51,16 @@ async fn press_and_return(browser: &Browser, button: &str, app_window: &WindowHa
     browser.switch_to_window(app_window).await
 }
 
+/// Log in, open Numbers, bind the Blue Bakery number by API and wait until it is CONNECTED.
+async fn bind_bakery_number(browser: &Browser) -> E2eResult {
+    browser.login_admin().await?;
+    browser.goto("/numbers").await?;
+    let body = json!({"accountName": "wadesk", "wabaId": "1000000000000002", "phoneNumberId": "2000000000000003"});
+    let bound = browser.call_api("/whatsapp/account/bind", &body).await?;
+    ensure(bound["status"] == json!(200), format!("bind answered {bound}"))?;
+    wait_for_attr(browser, "number-status", "data-status", "CONNECTED").await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_number_goes_through_every_step_to_connected() {
     run("a_new_number_goes_through_every_step_to_connected", async |app| {
@@ -339,13 +349,7 @@ async fn a_disconnected_number_says_why_on_the_numbers_page() {
     const APP_SECRET: &str = "e2e-meta-app-secret";
     let setup = Setup::default().settings(|settings| settings.meta_app_secret = Some(APP_SECRET.to_owned()));
     run_with("a_disconnected_number_says_why_on_the_numbers_page", setup, async |app| {
-        app.login_admin().await?;
-        app.goto("/numbers").await?;
-        let bound = app
-            .call_api("/whatsapp/account/bind", &json!({"accountName": "wadesk", "wabaId": "1000000000000002", "phoneNumberId": "2000000000000003"}))
-            .await?;
-        ensure(bound["status"] == json!(200), format!("bind answered {bound}"))?;
-        wait_for_attr(app, "number-status", "data-status", "CONNECTED").await?;
+        bind_bakery_number(app).await?;
         ensure(!app.has_testid("number-disconnect-reason").await?, "a connected number has no disconnect notice")?;
 
         let removed = json!({"object": "whatsapp_business_account", "entry": [{"id": "1000000000000002", "changes": [{
@@ -387,13 +391,7 @@ async fn a_disconnected_number_says_why_on_the_numbers_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sandbox_makes_whatsapp_flag_upgrade_and_disconnect_a_number() {
     run("the_sandbox_makes_whatsapp_flag_upgrade_and_disconnect_a_number", async |app| {
-        app.login_admin().await?;
-        app.goto("/numbers").await?;
-        let bound = app
-            .call_api("/whatsapp/account/bind", &json!({"accountName": "wadesk", "wabaId": "1000000000000002", "phoneNumberId": "2000000000000003"}))
-            .await?;
-        ensure(bound["status"] == json!(200), format!("bind answered {bound}"))?;
-        wait_for_attr(app, "number-status", "data-status", "CONNECTED").await?;
+        bind_bakery_number(app).await?;
         let limit_before = app.text_of("number-limit").await?;
 
         app.click("number-settings").await?;
