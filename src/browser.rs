@@ -35,6 +35,13 @@ pub fn preferred_languages() -> Vec<String> {
     navigator.language().into_iter().collect()
 }
 
+/// Set the browser tab's title (`document.title`).
+pub fn set_document_title(title: &str) {
+    if let Some(document) = document() {
+        document.set_title(title);
+    }
+}
+
 /// Set `<html lang>` so fonts, hyphenation and screen readers follow the chosen language.
 pub fn set_document_language(code: &str) {
     if let Some(root) = document().and_then(|document| document.document_element()) {

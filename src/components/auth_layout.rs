@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::components::language_switch::LanguageSwitch;
+use crate::components::page_title::use_page_title;
 use crate::i18n::use_i18n;
 
 /// Brand, language switch and a card holding the page's form.
@@ -15,6 +16,7 @@ pub fn AuthLayout(
     children: Children,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    use_page_title(title_key);
     view! {
         <main class="auth-screen">
             <div class="auth-corner">

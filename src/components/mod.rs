@@ -7,4 +7,5 @@ pub mod form_field;
 pub mod icons;
 pub mod language_switch;
 pub mod not_built;
+pub mod page_title;
 pub mod session_gate;

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::components::icons::{Icon, IconKind};
+use crate::components::page_title::use_page_title;
 use crate::i18n::use_i18n;
 
 /// A page that exists in the navigation but has no content yet: its title and a plain notice.
@@ -12,6 +13,7 @@ pub fn NotBuiltYet(
     title_key: &'static str,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    use_page_title(title_key);
     view! {
         <section class="page" data-testid="page-not-built">
             <header class="page-header">

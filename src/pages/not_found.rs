@@ -3,12 +3,14 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::components::page_title::use_page_title;
 use crate::i18n::use_i18n;
 use crate::state::navigation::app_href;
 
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
     let i18n = use_i18n();
+    use_page_title("not_found.title");
     view! {
         <main class="auth-screen">
             <div class="auth-card not-found" data-testid="not-found-page">

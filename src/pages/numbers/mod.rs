@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::{whatsapp, use_api, ApiClient, ApiError};
+use crate::components::page_title::use_page_title;
 use crate::i18n::use_i18n;
 use crate::state::navigation::app_href;
 use crate::state::session::use_session;
@@ -120,6 +121,7 @@ impl NumbersPageState {
 #[component]
 pub fn NumbersPage() -> impl IntoView {
     let i18n = use_i18n();
+    use_page_title("numbers.title");
     let api = use_api();
     let session = use_session();
     let account_name = move || session.with_user(|user| user.map(|user| user.account_name.clone()).unwrap_or_default());

@@ -11,6 +11,7 @@ use api_types::{Role, RuntimeConfig, SignupFlow};
 use leptos::prelude::*;
 
 use crate::api::use_api;
+use crate::components::page_title::use_page_title;
 use crate::i18n::use_i18n;
 use crate::state::session::use_session;
 use manual_bind::ManualBindCard;
@@ -19,6 +20,7 @@ use progress::SignupProgress;
 #[component]
 pub fn OnboardingPage() -> impl IntoView {
     let i18n = use_i18n();
+    use_page_title("onboarding.title");
     let config = expect_context::<RuntimeConfig>();
     let session = use_session();
     let controller = SignupController::new(use_api(), config.facebook.clone(), config.trusted_origins.clone());

@@ -114,6 +114,30 @@ async fn the_language_switch_changes_the_text_and_is_remembered() {
     .await;
 }
 
+/// The tab is titled after the page, in the current language: a user with many tabs finds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tab_title_names_the_page_in_the_current_language() {
+    run("the_tab_title_names_the_page_in_the_current_language", async |app| {
+        let title_is = async |expected: &str| {
+            app.wait_until(&format!("the tab title {expected:?}"), async || {
+                let title = app.execute("return document.title", vec![]).await?;
+                Ok((title == json!(expected)).then_some(()))
+            })
+            .await
+        };
+        app.goto("/login").await?;
+        title_is("Log in · wadesk").await?;
+        app.login_admin().await?;
+        app.goto("/numbers").await?;
+        title_is("Numbers · wadesk").await?;
+        app.select("language-switch", "zh-CN").await?;
+        title_is("号码管理 · wadesk").await?;
+        app.goto("/team").await?;
+        title_is("团队 · wadesk").await
+    })
+    .await;
+}
+
 /// A first visit from a browser set to Chinese opens in Chinese; a pick in the switch still wins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chinese_browser_opens_in_chinese_until_the_user_picks() {
