@@ -35,6 +35,9 @@ pub enum NumberEvent {
     /// Error 2593109: the business chose not to share its chat history.
     HistoryDeclined { phone_number_id: String },
     HistoryFailed { phone_number_id: String, reason: String },
+    /// WhatsApp banned the WABA (`DISABLED_UPDATE` with ban state `DISABLE`) or lifted the ban
+    /// (`REINSTATE`). A ban that is only scheduled changes nothing yet.
+    WabaBan { waba_id: String, banned: bool },
 }
 
 /// A payload's text as the database can keep it. A JSON string may carry NUL (`\u0000`), which
@@ -89,6 +92,13 @@ pub async fn apply_events(db: &AnyPool, events: &[NumberEvent]) -> DbResult<Appl
 /// Apply one event; false when it names no bound number.
 async fn apply_event(db: &AnyPool, event: &NumberEvent) -> DbResult<bool> {
     match event {
+        NumberEvent::WabaBan { waba_id, banned } => {
+            tracing::info!(%waba_id, banned, "WhatsApp changed the WABA's ban state");
+            // Lifting a ban puts back the approved state a working WABA has; it never
+            // approves a WABA that was not disabled.
+            let (status, only_from) = if *banned { ("DISABLED", None) } else { ("APPROVED", Some("DISABLED")) };
+            store::set_waba_status(db, waba_id, status, only_from).await
+        }
         NumberEvent::Status { number, status } => {
             let ids = resolve(db, number).await?;
             for id in &ids {

@@ -54,6 +54,20 @@ pub async fn find_waba_anywhere(db: &AnyPool, waba_id: &str) -> DbResult<Option<
     row.as_ref().map(waba_from).transpose()
 }
 
+/// Set a bound WABA's status (only while it is `only_from`, when given). True when it changed.
+pub async fn set_waba_status(db: &AnyPool, waba_id: &str, status: &str, only_from: Option<&str>) -> DbResult<bool> {
+    let updated = sqlx::query(
+        "UPDATE whatsapp_wabas SET status = $1, updated_at = $2 WHERE waba_id = $3 AND ($4 IS NULL OR status = $4)",
+    )
+    .bind(status)
+    .bind(now_millis())
+    .bind(waba_id)
+    .bind(only_from)
+    .execute(db)
+    .await?;
+    Ok(updated.rows_affected() > 0)
+}
+
 pub async fn find_waba(db: &AnyPool, account_id: &str, waba_id: &str) -> DbResult<Option<WabaRow>> {
     Ok(find_waba_anywhere(db, waba_id).await?.filter(|waba| waba.account_id == account_id))
 }

@@ -143,6 +143,30 @@ both_stores! {
         assert_eq!(disconnected["disconnectReason"], "PRIMARY_INACTIVITY", "the number says why: {disconnected}");
     }
 
+    async fn a_banned_waba_shows_disabled_until_whatsapp_reinstates_it(server, with_secrets) {
+        let admin = server.admin_client().await;
+        sign_up_number(&server, &admin, ACME_WABA, ACME_NUMBER, "cloud").await;
+        let waba_status = async || {
+            let wabas = server.post_as(&admin, "/whatsapp/account/wabaInfo", &json!({"accountName": ADMIN_ACCOUNT})).await;
+            wabas.data()[0]["wabaStatus"].as_str().unwrap_or_default().to_owned()
+        };
+        assert_eq!(waba_status().await, "APPROVED");
+        let ban = |state: &str| meta_envelope("account_update", json!({"event": "DISABLED_UPDATE",
+            "ban_info": {"waba_ban_state": [state], "waba_ban_date": "2026-11-25"}}));
+        assert_eq!(post_meta(&server, &ban("SCHEDULE_FOR_DISABLE")).await.status, 200);
+        assert_eq!(post_meta(&server, &ban("DISABLE")).await.status, 200);
+        let deadline = Instant::now() + SETTLE;
+        while waba_status().await != "DISABLED" {
+            assert!(Instant::now() < deadline, "the ban never showed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(post_meta(&server, &ban("REINSTATE")).await.status, 200);
+        while waba_status().await != "APPROVED" {
+            assert!(Instant::now() < deadline, "the reinstatement never showed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn a_reconnected_number_no_longer_shows_why_it_was_disconnected(server, with_secrets) {
         let admin = server.admin_client().await;
         sign_up_number(&server, &admin, ACME_WABA, ACME_NUMBER, "cloud").await;

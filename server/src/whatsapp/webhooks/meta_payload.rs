@@ -69,6 +69,10 @@ fn read_change(field: &str, value: &Value, waba_id: Option<&str>, events: &mut V
 
 fn read_account_update(value: &Value, waba_id: Option<&str>, events: &mut Vec<NumberEvent>) {
     let event = value.get("event").and_then(Value::as_str).unwrap_or("");
+    if event == "DISABLED_UPDATE" {
+        read_ban(value, waba_id, events);
+        return;
+    }
     // Either way this app no longer reaches the WABA: the business removed the partner, or
     // uninstalled the partner's app (`waba_info` names the WABA in both).
     if event != "PARTNER_REMOVED" && event != "PARTNER_APP_UNINSTALLED" {
@@ -84,6 +88,24 @@ fn read_account_update(value: &Value, waba_id: Option<&str>, events: &mut Vec<Nu
         .and_then(|info| string_at(info, "reason"))
         .or_else(|| (event == "PARTNER_APP_UNINSTALLED").then(|| event.to_owned()));
     events.push(NumberEvent::Offboarded { waba_id, number, reason });
+}
+
+/// `ban_info.waba_ban_state` is `DISABLE`, `REINSTATE` or `SCHEDULE_FOR_DISABLE` (a string, or a
+/// list of one in some payloads).
+fn read_ban(value: &Value, waba_id: Option<&str>, events: &mut Vec<NumberEvent>) {
+    let Some(waba_id) = waba_id.filter(|id| !id.is_empty()) else { return };
+    let state = value.get("ban_info").and_then(|info| info.get("waba_ban_state"));
+    let state = match state {
+        Some(Value::Array(states)) => states.first().and_then(Value::as_str),
+        Some(other) => other.as_str(),
+        None => None,
+    };
+    let banned = match state {
+        Some("DISABLE") => true,
+        Some("REINSTATE") => false,
+        _ => return,
+    };
+    events.push(NumberEvent::WabaBan { waba_id: waba_id.to_owned(), banned });
 }
 
 fn read_quality_update(value: &Value, events: &mut Vec<NumberEvent>) {
@@ -220,6 +242,17 @@ mod tests {
             let payload = envelope("account_update", json!({"event": event, "waba_info": {"waba_id": "1000000000000009"}}));
             assert_eq!(parse(&payload).unwrap(), vec![], "{event}");
         }
+    }
+
+    #[test]
+    fn a_ban_and_its_lifting_change_the_waba() {
+        let ban = |state: Value| envelope("account_update", json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": state, "waba_ban_date": "2026-11-25"}}));
+        let banned = NumberEvent::WabaBan { waba_id: "1000000000000001".to_owned(), banned: true };
+        assert_eq!(parse(&ban(json!("DISABLE"))).unwrap(), vec![banned.clone()]);
+        assert_eq!(parse(&ban(json!(["DISABLE"]))).unwrap(), vec![banned]);
+        assert_eq!(parse(&ban(json!("REINSTATE"))).unwrap(), vec![NumberEvent::WabaBan { waba_id: "1000000000000001".to_owned(), banned: false }]);
+        assert_eq!(parse(&ban(json!("SCHEDULE_FOR_DISABLE"))).unwrap(), vec![]);
+        assert_eq!(parse(&ban(json!(null))).unwrap(), vec![]);
     }
 
     #[test]

@@ -52,6 +52,14 @@ pub fn parse(payload: &Value) -> Result<Vec<NumberEvent>, String> {
         }
         "whatsapp.business_account.deleted" | "whatsapp.business_account.updated" => {
             let Some(waba) = payload.get("whatsappBusinessAccount") else { return Ok(events) };
+            if let (Some(waba_id), Some("DISABLED_UPDATE")) = (text(waba, "id"), text(waba, "updateEvent").as_deref()) {
+                match text(waba, "banState").as_deref() {
+                    Some("DISABLE") => events.push(NumberEvent::WabaBan { waba_id, banned: true }),
+                    Some("REINSTATE") => events.push(NumberEvent::WabaBan { waba_id, banned: false }),
+                    _ => {}
+                }
+                return Ok(events);
+            }
             let removed = kind == "whatsapp.business_account.deleted"
                 || matches!(text(waba, "updateEvent").as_deref(), Some("PARTNER_REMOVED" | "PARTNER_APP_UNINSTALLED" | "ACCOUNT_OFFBOARDED"));
             if removed {
@@ -126,6 +134,15 @@ mod tests {
         let violation = json!({"id": "evt_4", "type": "whatsapp.business_account.updated",
             "whatsappBusinessAccount": {"id": "1000", "updateEvent": "ACCOUNT_VIOLATION"}});
         assert_eq!(parse(&violation).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn a_ban_state_update_bans_or_reinstates_the_waba() {
+        let update = |state: &str| json!({"id": "evt_5", "type": "whatsapp.business_account.updated",
+            "whatsappBusinessAccount": {"id": "1000", "updateEvent": "DISABLED_UPDATE", "banState": state, "banDate": "December 9, 2026"}});
+        assert_eq!(parse(&update("DISABLE")).unwrap(), vec![NumberEvent::WabaBan { waba_id: "1000".to_owned(), banned: true }]);
+        assert_eq!(parse(&update("REINSTATE")).unwrap(), vec![NumberEvent::WabaBan { waba_id: "1000".to_owned(), banned: false }]);
+        assert_eq!(parse(&update("SCHEDULE_FOR_DISABLE")).unwrap(), vec![]);
     }
 
     #[test]
