@@ -14,18 +14,24 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+/// Open `address` as a user typing it would, and mount the routes there (logged in as `user`).
+fn open_app(address: &str, user: Option<api_types::SessionUser>) -> (web_sys::HtmlElement, impl Drop) {
+    open_path(address);
+    let root = container();
+    let mounted = leptos::mount::mount_to(root.clone(), move || {
+        provide_test_context(RuntimeConfig::default(), Language::English, user);
+        view! { <Router><AppRoutes /></Router> }
+    });
+    (root, mounted)
+}
+
 #[wasm_bindgen_test]
 async fn routes_and_guard_behave_like_the_contract_says() {
     // One test, run in order: the router follows the single browser address of the page.
     // The link click comes first: a router of an earlier mount may still listen for clicks.
 
     // Logged in, the page shows inside the frame, with the user and the active navigation item.
-    open_path("/inbox");
-    let root = container();
-    let mounted = leptos::mount::mount_to(root.clone(), || {
-        provide_test_context(RuntimeConfig::default(), Language::English, Some(test_user()));
-        view! { <Router><AppRoutes /></Router> }
-    });
+    let (root, mounted) = open_app("/inbox", Some(test_user()));
     wait_for(&root, "page-not-built").await;
     wait_for_text(&root, "topbar-account-name", "Acme Trading").await;
     wait_for_text(&root, "topbar-user-name", "Ana Pereira").await;
@@ -47,12 +53,7 @@ async fn routes_and_guard_behave_like_the_contract_says() {
     drop(mounted);
 
     // Logged out, an app page sends the visitor to the login page, remembering where they were.
-    open_path("/team?tab=agents");
-    let root = container();
-    let mounted = leptos::mount::mount_to(root.clone(), || {
-        provide_test_context(RuntimeConfig::default(), Language::English, None);
-        view! { <Router><AppRoutes /></Router> }
-    });
+    let (root, mounted) = open_app("/team?tab=agents", None);
     wait_for(&root, "login-email").await;
     eventually("the login address", || {
         (current_path_and_query() == "/login?next=/team%3Ftab%3Dagents").then_some(())
@@ -62,33 +63,18 @@ async fn routes_and_guard_behave_like_the_contract_says() {
     drop(mounted);
 
     // A logged-in user opening the login page goes on to the page in `next`...
-    open_path("/login?next=/settings");
-    let root = container();
-    let mounted = leptos::mount::mount_to(root.clone(), || {
-        provide_test_context(RuntimeConfig::default(), Language::English, Some(test_user()));
-        view! { <Router><AppRoutes /></Router> }
-    });
+    let (root, mounted) = open_app("/login?next=/settings", Some(test_user()));
     eventually("the settings page", || (current_path_and_query() == "/settings").then_some(())).await;
     wait_for(&root, "page-not-built").await;
     drop(mounted);
 
     // ...but never off the site.
-    open_path("/login?next=//evil.com");
-    let root = container();
-    let mounted = leptos::mount::mount_to(root.clone(), || {
-        provide_test_context(RuntimeConfig::default(), Language::English, Some(test_user()));
-        view! { <Router><AppRoutes /></Router> }
-    });
+    let (_, mounted) = open_app("/login?next=//evil.com", Some(test_user()));
     eventually("the home page", || (current_path_and_query() == "/onboarding").then_some(())).await;
     drop(mounted);
 
     // An escaped `//` in `next` (decoded once by the query) is not followed either.
-    open_path("/login?next=/%252F%252Fevil.com");
-    let root = container();
-    let mounted = leptos::mount::mount_to(root.clone(), || {
-        provide_test_context(RuntimeConfig::default(), Language::English, Some(test_user()));
-        view! { <Router><AppRoutes /></Router> }
-    });
+    let (_, mounted) = open_app("/login?next=/%252F%252Fevil.com", Some(test_user()));
     eventually("the home page", || (current_path_and_query() == "/onboarding").then_some(())).await;
     drop(mounted);
 
@@ -112,12 +98,7 @@ async fn routes_and_guard_behave_like_the_contract_says() {
     }
 
     // An unknown address shows the 404 page with a way home.
-    open_path("/no/such/page");
-    let root = container();
-    let mounted = leptos::mount::mount_to(root.clone(), || {
-        provide_test_context(RuntimeConfig::default(), Language::English, None);
-        view! { <Router><AppRoutes /></Router> }
-    });
+    let (root, mounted) = open_app("/no/such/page", None);
     wait_for(&root, "not-found-page").await;
     let home = find(&root, "not-found-home-link").unwrap();
     assert_eq!(home.get_attribute("href").as_deref(), Some("/"));
