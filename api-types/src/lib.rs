@@ -6,11 +6,14 @@
 
 pub mod auth;
 pub mod config;
+pub mod domain;
 pub mod envelope;
+pub mod validation;
 pub mod whatsapp;
 
 pub use auth::*;
 pub use config::*;
+pub use domain::*;
 pub use envelope::*;
 pub use whatsapp::*;
 

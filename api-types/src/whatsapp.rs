@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{MessagingLimit, NumberOrigin, NumberStatus, QualityRating, SyncState, WabaStatus};
+
 /// `POST /intwa-api/whatsapp/account/bind` (seed 003 1.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -11,8 +13,15 @@ pub struct BindRequest {
     pub account_name: String,
     pub waba_id: String,
     pub phone_number_id: String,
+    /// The display number, when the caller wants it checked: it must be the number WhatsApp
+    /// reports for `phoneNumberId` (never a way to name it otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
+    /// Live mode: the WABA's own access token (seed 001's permanent system-user token), which
+    /// shows the caller controls a WABA it did not connect through Embedded Signup. Stored
+    /// encrypted and used for the WABA's upstream calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
 }
 
 /// `POST /intwa-api/whatsapp/account/phoneInfo` (seed 003 1.2).
@@ -32,12 +41,9 @@ pub struct PhoneInfo {
     pub id: String,
     pub display_phone_number: String,
     pub verified_name: String,
-    /// CONNECTED, PENDING, FLAGGED, RESTRICTED, OFFLINE, RATE_LIMITED, DISCONNECTED, UNVERIFIED.
-    pub status: String,
-    /// GREEN, YELLOW, RED, UNKNOWN.
-    pub quality_rating: String,
-    /// TIER_250, TIER_2K, TIER_10K, TIER_100K, TIER_UNLIMITED.
-    pub message_limit: String,
+    pub status: NumberStatus,
+    pub quality_rating: QualityRating,
+    pub message_limit: MessagingLimit,
 }
 
 /// `POST /intwa-api/whatsapp/account/wabaInfo` (seed 003 1.3).
@@ -55,7 +61,7 @@ pub struct WabaInfoRequest {
 pub struct WabaInfo {
     pub waba_id: String,
     pub waba_name: String,
-    pub waba_status: String,
+    pub waba_status: WabaStatus,
 }
 
 /// Which Embedded Signup flow produced the code.
@@ -96,19 +102,6 @@ pub struct SignupCompleteResponse {
     pub already_bound: bool,
 }
 
-/// How a number came to the account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum NumberOrigin {
-    /// Embedded Signup, new number on the Cloud API.
-    Cloud,
-    /// Coexistence: a WhatsApp Business app number.
-    Coexistence,
-    /// Bound by hand with ids from elsewhere (seed 003 bind).
-    Manual,
-}
-
 /// Everything the Numbers page shows about one number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -119,14 +112,13 @@ pub struct NumberDetails {
     pub waba_name: String,
     pub display_phone_number: String,
     pub verified_name: String,
-    /// As in [`PhoneInfo::status`].
-    pub status: String,
+    pub status: NumberStatus,
     /// While `status` is `DISCONNECTED`: why, as WhatsApp said it (`PRIMARY_INACTIVITY`,
     /// `PARTNER_REMOVED`, `PARTNER_APP_UNINSTALLED`, ...), when it said.
     #[serde(default)]
     pub disconnect_reason: Option<String>,
-    pub quality_rating: String,
-    pub message_limit: String,
+    pub quality_rating: QualityRating,
+    pub message_limit: MessagingLimit,
     pub origin: NumberOrigin,
     pub registration: RegistrationAllowance,
     /// Contact and history sync (coexistence numbers only).
@@ -145,20 +137,6 @@ pub struct RegistrationAllowance {
     pub limit: u32,
     /// Unix milliseconds when the next attempt is allowed; `None` when one is allowed now.
     pub next_attempt_at: Option<i64>,
-}
-
-/// Where a sync stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SyncState {
-    NotRequested,
-    Requested,
-    InProgress,
-    Completed,
-    /// The business declined to share history (error 2593109).
-    Declined,
-    Failed,
 }
 
 /// Coexistence contact and history sync, fed by the `smb_app_state_sync` and `history` webhooks.

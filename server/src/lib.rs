@@ -2,16 +2,17 @@
 //! adapters (sandbox, YCloud, Meta). `main.rs` parses settings and calls [`start`]; tests call
 //! [`start`] on `127.0.0.1:0` with a fresh database, or [`build_router`] with a state of their own.
 
+pub mod app;
 pub mod auth;
+pub mod channels;
 pub mod db;
-pub mod error;
-pub mod http;
+pub mod sandbox;
 pub mod settings;
 pub mod state;
-pub mod whatsapp;
+pub mod web;
+pub mod webhooks;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -23,12 +24,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use api_types::API_PREFIX;
-pub use error::{ok, ApiError, ApiResult};
+pub use web::error::{ok, ApiError, ApiResult};
 pub use settings::{Mode, Settings};
 pub use state::AppState;
 
 use auth::accounts::{self, CreateAccountError};
-use auth::rate_limit::LoginRateLimiter;
 
 /// How long [`RunningServer::shutdown`] lets open requests finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -83,16 +83,10 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
     let addr = listener.local_addr().map_err(|cause| format!("cannot read the bound address: {cause}"))?;
     let db = db::connect_and_migrate(&settings.database_url).await?;
     let first_admin = create_first_admin(&db, &settings).await?;
-    let upstream = whatsapp::upstream::from_settings(&settings);
-    tracing::info!(upstream = upstream.name(), mode = ?settings.mode, "upstream ready");
     let base_path = settings.base_path.clone();
-    let state = AppState {
-        db: db.clone(),
-        settings: Arc::new(settings),
-        upstream,
-        login_limiter: Arc::new(LoginRateLimiter::default()),
-    };
-    let housekeeping = whatsapp::webhooks::prune_deliveries_periodically(db.clone(), state.settings.webhook_retention_days);
+    let state = app::build_state(db.clone(), settings);
+    tracing::info!(upstream = state.upstream.name(), mode = ?state.settings.mode, "upstream ready");
+    let housekeeping = webhooks::prune_deliveries_periodically(db.clone(), state.settings.webhook_retention_days);
     let app = build_router(state);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -113,9 +107,9 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
     Ok(RunningServer { addr, first_admin, base_path, db, stop: Some(stop), task })
 }
 
-/// The whole HTTP surface for a state (see [`http::router`]).
+/// The whole HTTP surface for a state (see [`app::router`]).
 pub fn build_router(state: AppState) -> Router {
-    http::router(state)
+    app::router(state)
 }
 
 /// On first run (no user at all), create `settings.admin_account` with admin `settings.admin_email`.

@@ -126,6 +126,12 @@ pub struct Settings {
     /// (CORS with credentials), comma separated and exact: `https://console.partner.example`.
     #[arg(long, env = "WADESK_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+
+    /// Platform operator keys, comma separated: a partner's backend that provisions accounts
+    /// sends one as `X-Wadesk-Operator-Key` to bind a WABA by hand (seed 003) without the WABA's
+    /// own token. Keep them secret; each at least 24 characters.
+    #[arg(long, env = "WADESK_OPERATOR_KEYS", hide_env_values = true, value_delimiter = ',')]
+    pub operator_keys: Vec<String>,
 }
 
 impl Settings {

@@ -1,12 +1,17 @@
-//! What every handler can reach.
+//! What every handler can reach. Built once, in `app::build_state`: that is where sandbox mode
+//! is chosen, and where everything one server shares (locks, limiters, clocks) lives, rather
+//! than in process-wide statics.
 
 use std::sync::Arc;
 
 use sqlx::AnyPool;
 
 use crate::auth::rate_limit::LoginRateLimiter;
+use crate::channels::onboarding::OnboardingLocks;
+use crate::channels::upstream::Upstream;
+use crate::sandbox::upstream::SandboxUpstream;
 use crate::settings::Settings;
-use crate::whatsapp::upstream::Upstream;
+use crate::webhooks::WebhookInbox;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -14,5 +19,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Meta / YCloud, or the in-process sandbox that simulates them.
     pub upstream: Arc<dyn Upstream>,
+    /// The sandbox, in sandbox mode only: its Facebook pages and simulation controls use it.
+    pub sandbox: Option<Arc<SandboxUpstream>>,
+    pub webhooks: WebhookInbox,
     pub login_limiter: Arc<LoginRateLimiter>,
+    /// One onboarding at a time per number, in this server.
+    pub onboarding_locks: Arc<OnboardingLocks>,
 }

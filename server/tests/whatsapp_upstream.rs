@@ -12,9 +12,9 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::Router;
 use serde_json::{json, Value};
-use wadesk_server::whatsapp::upstream::meta::{MetaConfig, MetaUpstream};
-use wadesk_server::whatsapp::upstream::ycloud::{YcloudConfig, YcloudUpstream};
-use wadesk_server::whatsapp::upstream::{BusinessToken, SyncKind, Upstream, UpstreamErrorKind};
+use wadesk_server::channels::upstream::meta::{MetaConfig, MetaUpstream};
+use wadesk_server::channels::upstream::ycloud::{YcloudConfig, YcloudUpstream};
+use wadesk_server::channels::upstream::{BusinessToken, SyncKind, Upstream, UpstreamErrorKind};
 use wadesk_server::ApiError;
 
 #[derive(Debug, Clone)]

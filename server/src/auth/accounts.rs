@@ -5,7 +5,7 @@ use api_types::{FieldError, Role};
 use sqlx::AnyPool;
 
 use crate::db::{is_unique_violation, new_id, now_millis};
-use crate::error::ApiError;
+use crate::web::error::ApiError;
 
 /// A new account and its admin, as created.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use api_types::{Role, SessionUser};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use crate::error::ApiError;
+use crate::web::error::ApiError;
 use crate::state::AppState;
 
 pub use routes::api_routes;

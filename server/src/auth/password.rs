@@ -7,7 +7,7 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 
-use crate::error::ApiError;
+use crate::web::error::ApiError;
 
 /// A hash of a random password, checked when the email is unknown so that "no such user" takes as
 /// long as "wrong password" and the timing does not tell which emails exist.

@@ -9,8 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{accounts, password, session, validation, CurrentUser};
-use crate::error::{ok, ApiError, ApiResult};
-use crate::http::{ApiJson, ClientAddress, ErrorEnvelope};
+use crate::web::error::{ok, ApiError, ApiResult};
+use crate::web::{ApiJson, ClientAddress, ErrorEnvelope};
 use crate::state::AppState;
 
 /// Wrong email and wrong password get the same answer, so it does not reveal who has an account.

@@ -2,10 +2,8 @@
 //! JSON field, so the SPA shows it beside the right input. Text is trimmed; passwords are not
 //! (a space may be part of one).
 
-use api_types::limits::{
-    ACCOUNT_NAME_MAX_CHARS, ACCOUNT_NAME_MIN_CHARS, EMAIL_MAX_CHARS, NAME_MAX_CHARS, PASSWORD_MAX_CHARS,
-    PASSWORD_MIN_CHARS,
-};
+use api_types::limits::{EMAIL_MAX_CHARS, PASSWORD_MAX_CHARS};
+pub use api_types::validation::{account_name, email, new_password, person_name};
 use api_types::{FieldError, LoginRequest, SignupRequest};
 
 /// A sign-up that passed every check, normalised.
@@ -62,105 +60,6 @@ pub fn login(request: &LoginRequest) -> Result<(String, String), Vec<FieldError>
     } else {
         Err(errors)
     }
-}
-
-/// An account's API name: `[A-Za-z0-9_.-]`, 2 to 64 characters.
-pub fn account_name(field: &str, raw: &str) -> Result<String, FieldError> {
-    let value = raw.trim();
-    let length = value.chars().count();
-    if value.is_empty() {
-        return Err(FieldError::new(field, "required", "Enter an account name"));
-    }
-    if length < ACCOUNT_NAME_MIN_CHARS {
-        return Err(FieldError::new(
-            field,
-            "too_short",
-            format!("The account name needs at least {ACCOUNT_NAME_MIN_CHARS} characters"),
-        ));
-    }
-    if length > ACCOUNT_NAME_MAX_CHARS {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("The account name can have at most {ACCOUNT_NAME_MAX_CHARS} characters"),
-        ));
-    }
-    if !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
-        return Err(FieldError::new(
-            field,
-            "invalid",
-            "The account name may use only letters, digits, '_', '.' and '-'",
-        ));
-    }
-    Ok(value.to_owned())
-}
-
-/// A person's display name: not empty, at most 100 characters, no control characters.
-pub fn person_name(field: &str, raw: &str) -> Result<String, FieldError> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err(FieldError::new(field, "required", "Enter your name"));
-    }
-    if value.chars().count() > NAME_MAX_CHARS {
-        return Err(FieldError::new(field, "too_long", format!("The name can have at most {NAME_MAX_CHARS} characters")));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "invalid", "The name cannot contain control characters"));
-    }
-    Ok(value.to_owned())
-}
-
-/// An email address of the usual shape `local@domain.tld`, lowercased.
-pub fn email(field: &str, raw: &str) -> Result<String, FieldError> {
-    let value = raw.trim().to_lowercase();
-    if value.is_empty() {
-        return Err(FieldError::new(field, "required", "Enter an email address"));
-    }
-    if value.chars().count() > EMAIL_MAX_CHARS {
-        return Err(FieldError::new(field, "too_long", format!("The email can have at most {EMAIL_MAX_CHARS} characters")));
-    }
-    if !looks_like_email(&value) {
-        return Err(FieldError::new(field, "invalid", "Enter an email address like name@example.com"));
-    }
-    Ok(value)
-}
-
-fn looks_like_email(value: &str) -> bool {
-    let Some((local, domain)) = value.split_once('@') else {
-        return false;
-    };
-    let no_odd_characters =
-        |part: &str| !part.chars().any(|c| c.is_whitespace() || c.is_control() || "@<>()[],;:\\\"".contains(c));
-    !local.is_empty()
-        && no_odd_characters(local)
-        && no_odd_characters(domain)
-        && domain.contains('.')
-        && !domain.starts_with(['.', '-'])
-        && !domain.ends_with(['.', '-'])
-        && !domain.contains("..")
-}
-
-/// A new password: 10 to 256 characters.
-pub fn new_password(field: &str, raw: &str) -> Result<String, FieldError> {
-    let length = raw.chars().count();
-    if raw.is_empty() {
-        return Err(FieldError::new(field, "required", "Choose a password"));
-    }
-    if length < PASSWORD_MIN_CHARS {
-        return Err(FieldError::new(
-            field,
-            "too_short",
-            format!("The password needs at least {PASSWORD_MIN_CHARS} characters"),
-        ));
-    }
-    if length > PASSWORD_MAX_CHARS {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("The password can have at most {PASSWORD_MAX_CHARS} characters"),
-        ));
-    }
-    Ok(raw.to_owned())
 }
 
 #[cfg(test)]

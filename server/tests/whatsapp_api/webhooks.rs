@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use api_types::ErrorCode;
 use serde_json::{json, Value};
-use wadesk_server::whatsapp::webhooks::signature::{meta_signature, ycloud_signature};
+use wadesk_server::webhooks::signature::{meta_signature, ycloud_signature};
 
 use crate::both_stores;
 use crate::common::*;

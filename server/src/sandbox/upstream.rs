@@ -1,0 +1,388 @@
+//! The sandbox: Meta simulated in-process, so onboarding works offline.
+//!
+//! It knows a few fake business portfolios (the sandbox Facebook popup offers them), mints the
+//! single-use 30-second codes the popup hands to the stand-in SDK, and answers every other call
+//! like a test number would. Ids it has never seen are accepted too (seed 003 `bind` with any
+//! ids), except WABA ids starting with `999`, which it refuses, so failures can be tried.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use api_types::{MessagingLimit, NumberStatus, QualityRating, WabaStatus};
+use rand::RngCore;
+
+use super::simulator::{self, SyncScript};
+use crate::webhooks::WebhookInbox;
+use crate::channels::upstream::{
+    BusinessToken, NameRequest, Operation, SyncKind, SyncRequest, Upstream, UpstreamError, UpstreamNumber, UpstreamResult,
+    UpstreamWaba,
+};
+
+pub const PROVIDER: &str = "Meta (sandbox)";
+
+/// How long a minted code may be exchanged, like Meta's.
+pub const CODE_LIFETIME: Duration = Duration::from_secs(30);
+
+/// WABA ids with this prefix are refused, to try the error paths.
+pub const REFUSED_WABA_PREFIX: &str = "999";
+
+/// A fake business portfolio with its WABA and numbers.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct SandboxPortfolio {
+    pub business_id: &'static str,
+    pub business_name: &'static str,
+    pub waba_id: &'static str,
+    pub waba_name: &'static str,
+    pub numbers: &'static [SandboxNumber],
+}
+
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct SandboxNumber {
+    pub id: &'static str,
+    pub display_phone_number: &'static str,
+    pub verified_name: &'static str,
+}
+
+/// What the popup offers. Ids are digits only, like Meta's.
+pub const PORTFOLIOS: &[SandboxPortfolio] = &[
+    SandboxPortfolio {
+        business_id: "3000000000000001",
+        business_name: "Acme Trading",
+        waba_id: "1000000000000001",
+        waba_name: "Acme Trading",
+        numbers: &[
+            SandboxNumber { id: "2000000000000001", display_phone_number: "+1 555-0100", verified_name: "Acme Trading" },
+            SandboxNumber { id: "2000000000000002", display_phone_number: "+1 555-0101", verified_name: "Acme Support" },
+        ],
+    },
+    SandboxPortfolio {
+        business_id: "3000000000000002",
+        business_name: "Blue Bakery",
+        waba_id: "1000000000000002",
+        waba_name: "Blue Bakery",
+        numbers: &[
+            SandboxNumber { id: "2000000000000003", display_phone_number: "+1 555-0102", verified_name: "Blue Bakery" },
+            SandboxNumber { id: "2000000000000004", display_phone_number: "+1 555-0103", verified_name: "Blue Bakery Orders" },
+        ],
+    },
+    SandboxPortfolio {
+        business_id: "3000000000000003",
+        business_name: "Harbor Clinic",
+        waba_id: "1000000000000003",
+        waba_name: "Harbor Clinic",
+        numbers: &[SandboxNumber { id: "2000000000000005", display_phone_number: "+1 555-0104", verified_name: "Harbor Clinic" }],
+    },
+];
+
+/// What the tester picked in the popup; remembered with the code it minted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxGrant {
+    pub waba_id: String,
+    pub phone_number_id: Option<String>,
+    pub business_id: Option<String>,
+    /// The tester declined to share the chat history (coexistence).
+    pub decline_history: bool,
+}
+
+struct MintedCode {
+    grant: SandboxGrant,
+    expires_at: Instant,
+    used: bool,
+}
+
+#[derive(Default)]
+struct SandboxState {
+    codes: HashMap<String, MintedCode>,
+    history_declined: HashSet<String>,
+    /// Registered (or bound by hand, or app-synced) numbers, and when: a number reports PENDING
+    /// for [`simulator::CONNECT_AFTER`], then CONNECTED, as a test number does.
+    registered: HashMap<String, Instant>,
+}
+
+/// The sandbox adapter. With a database it also plays back what WhatsApp does after each step
+/// (connecting a number, the coexistence sync, name reviews) as webhooks into that database.
+pub struct SandboxUpstream {
+    state: Arc<Mutex<SandboxState>>,
+    inbox: Option<WebhookInbox>,
+}
+
+impl Default for SandboxUpstream {
+    fn default() -> Self {
+        SandboxUpstream::new()
+    }
+}
+
+impl SandboxUpstream {
+    /// The adapter alone (no follow-ups are played back).
+    pub fn new() -> Self {
+        SandboxUpstream { state: Arc::default(), inbox: None }
+    }
+
+    /// The adapter that plays WhatsApp's follow-ups back through the webhook path into `inbox`.
+    pub fn with_inbox(inbox: WebhookInbox) -> Self {
+        SandboxUpstream { state: Arc::default(), inbox: Some(inbox) }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SandboxState> {
+        // A panic while holding the lock leaves plain data behind; keep serving.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Mint a random single-use code for `grant`, valid for `lifetime` (at most [`CODE_LIFETIME`]).
+    pub fn mint_code(&self, grant: SandboxGrant, lifetime: Duration) -> String {
+        let mut bytes = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let code = format!("sbx_{}", hex::encode(bytes));
+        let now = Instant::now();
+        let mut state = self.state();
+        state.codes.retain(|_, minted| minted.expires_at + Duration::from_secs(300) > now);
+        state
+            .codes
+            .insert(code.clone(), MintedCode { grant, expires_at: now + lifetime.min(CODE_LIFETIME), used: false });
+        code
+    }
+
+    /// Whether the tester declined history sharing for this number in the popup.
+    pub fn history_declined(&self, phone_number_id: &str) -> bool {
+        self.state().history_declined.contains(phone_number_id)
+    }
+
+    fn refuse(operation: Operation, status: u16, code: &str, message: impl Into<String>) -> UpstreamError {
+        UpstreamError::rejected(PROVIDER, operation, status, code, message)
+    }
+
+    fn check_waba(waba_id: &str, operation: Operation) -> UpstreamResult<()> {
+        if waba_id.starts_with(REFUSED_WABA_PREFIX) {
+            return Err(Self::refuse(
+                operation,
+                403,
+                "200",
+                format!("WhatsApp Business Account {waba_id} is not shared with this app"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn known_portfolio(waba_id: &str) -> Option<&'static SandboxPortfolio> {
+        PORTFOLIOS.iter().find(|portfolio| portfolio.waba_id == waba_id)
+    }
+
+    fn number_of(&self, waba_id: &str, phone_number_id: &str) -> UpstreamNumber {
+        let known = PORTFOLIOS
+            .iter()
+            .flat_map(|portfolio| portfolio.numbers.iter())
+            .find(|number| number.id == phone_number_id);
+        let connected = self
+            .state()
+            .registered
+            .get(phone_number_id)
+            .is_some_and(|registered_at| registered_at.elapsed() >= simulator::CONNECT_AFTER);
+        let status = if connected { NumberStatus::Connected } else { NumberStatus::Pending };
+        // The last four characters (not bytes: an id from elsewhere may be any text).
+        let tail: String = phone_number_id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        UpstreamNumber {
+            id: phone_number_id.to_owned(),
+            waba_id: waba_id.to_owned(),
+            display_phone_number: known
+                .map(|number| number.display_phone_number.to_owned())
+                .unwrap_or_else(|| format!("+1 555-{tail:0>4}")),
+            verified_name: known
+                .map(|number| number.verified_name.to_owned())
+                .or_else(|| Self::known_portfolio(waba_id).map(|portfolio| portfolio.waba_name.to_owned()))
+                .unwrap_or_else(|| "Sandbox Business".to_owned()),
+            status,
+            quality_rating: QualityRating::Green,
+            messaging_limit: MessagingLimit::Tier250,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Upstream for SandboxUpstream {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    async fn exchange_code(&self, code: &str) -> UpstreamResult<Option<BusinessToken>> {
+        let mut state = self.state();
+        let Some(minted) = state.codes.get_mut(code) else {
+            return Err(Self::refuse(Operation::ExchangeCode, 400, "100", "This authorization code is not valid"));
+        };
+        if minted.used {
+            return Err(Self::refuse(Operation::ExchangeCode, 400, "100", "This authorization code has been used"));
+        }
+        if Instant::now() >= minted.expires_at {
+            return Err(Self::refuse(
+                Operation::ExchangeCode,
+                400,
+                "100",
+                "This authorization code has expired (codes live 30 seconds): please sign up again",
+            ));
+        }
+        minted.used = true;
+        let grant = minted.grant.clone();
+        if let (true, Some(number)) = (grant.decline_history, &grant.phone_number_id) {
+            state.history_declined.insert(number.clone());
+        }
+        let mut bytes = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        Ok(Some(BusinessToken(format!("sandbox-token-{}", hex::encode(bytes)))))
+    }
+
+    async fn get_waba(&self, _token: Option<&BusinessToken>, waba_id: &str) -> UpstreamResult<UpstreamWaba> {
+        Self::check_waba(waba_id, Operation::GetWaba)?;
+        let known = Self::known_portfolio(waba_id);
+        Ok(UpstreamWaba {
+            id: waba_id.to_owned(),
+            name: known.map(|portfolio| portfolio.waba_name.to_owned()).unwrap_or_else(|| format!("Sandbox WABA {waba_id}")),
+            status: WabaStatus::Approved,
+            business_id: known.map(|portfolio| portfolio.business_id.to_owned()),
+            payment_method_attached: Some(true),
+        })
+    }
+
+    async fn list_numbers(&self, _token: Option<&BusinessToken>, waba_id: &str) -> UpstreamResult<Vec<UpstreamNumber>> {
+        Self::check_waba(waba_id, Operation::ListNumbers)?;
+        let ids: Vec<&str> = Self::known_portfolio(waba_id)
+            .map(|portfolio| portfolio.numbers.iter().map(|number| number.id).collect())
+            .unwrap_or_default();
+        Ok(ids.into_iter().map(|id| self.number_of(waba_id, id)).collect())
+    }
+
+    async fn get_number(&self, _token: Option<&BusinessToken>, waba_id: &str, phone_number_id: &str) -> UpstreamResult<UpstreamNumber> {
+        Self::check_waba(waba_id, Operation::GetNumber)?;
+        Ok(self.number_of(waba_id, phone_number_id))
+    }
+
+    async fn subscribe_app(&self, _token: Option<&BusinessToken>, waba_id: &str) -> UpstreamResult<()> {
+        Self::check_waba(waba_id, Operation::SubscribeApp)
+    }
+
+    async fn register_number(&self, _token: Option<&BusinessToken>, waba_id: &str, phone_number_id: &str, pin: &str) -> UpstreamResult<()> {
+        Self::check_waba(waba_id, Operation::Register)?;
+        if pin.len() != 6 || !pin.bytes().all(|byte| byte.is_ascii_digit()) {
+            return Err(Self::refuse(Operation::Register, 400, "100", "The PIN must be 6 digits"));
+        }
+        self.state().registered.entry(phone_number_id.to_owned()).or_insert_with(Instant::now);
+        Ok(())
+    }
+
+    async fn bind_coexistence(&self, _token: Option<&BusinessToken>, waba_id: &str, phone_number_id: &str) -> UpstreamResult<()> {
+        Self::check_waba(waba_id, Operation::CoexistenceBind)?;
+        self.state().registered.entry(phone_number_id.to_owned()).or_insert_with(Instant::now);
+        Ok(())
+    }
+
+    async fn request_sync(&self, _token: Option<&BusinessToken>, waba_id: &str, _phone_number_id: &str, kind: SyncKind) -> UpstreamResult<()> {
+        let operation = match kind {
+            SyncKind::Contacts => Operation::ContactSync,
+            SyncKind::History => Operation::HistorySync,
+        };
+        Self::check_waba(waba_id, operation)
+    }
+
+    async fn deregister_number(&self, _token: Option<&BusinessToken>, _waba_id: &str, phone_number_id: &str) -> UpstreamResult<()> {
+        self.state().registered.remove(phone_number_id);
+        Ok(())
+    }
+
+    async fn unsubscribe_app(&self, _token: Option<&BusinessToken>, _waba_id: &str) -> UpstreamResult<()> {
+        Ok(())
+    }
+
+    async fn update_display_name(&self, _token: Option<&BusinessToken>, waba_id: &str, _phone_number_id: &str, _name: &str) -> UpstreamResult<()> {
+        Self::check_waba(waba_id, Operation::UpdateDisplayName)
+    }
+
+    /// Sandbox tokens are the ones its code exchange minted; any of them controls any sandbox WABA.
+    async fn token_controls_waba(&self, token: &BusinessToken, waba_id: &str) -> UpstreamResult<bool> {
+        Self::check_waba(waba_id, Operation::GetWaba)?;
+        Ok(token.0.starts_with("sandbox-token-"))
+    }
+
+    fn after_registration(&self, phone_number_id: &str) {
+        // A number bound by hand counts as registered from now on, like a test number.
+        self.state().registered.entry(phone_number_id.to_owned()).or_insert_with(Instant::now);
+        if let Some(inbox) = &self.inbox {
+            simulator::connect_later(inbox.clone(), phone_number_id.to_owned());
+        }
+    }
+
+    fn after_sync_request(&self, request: &SyncRequest) {
+        let Some(inbox) = &self.inbox else { return };
+        simulator::connect_later(inbox.clone(), request.phone_number_id.clone());
+        simulator::play_coexistence_sync(
+            inbox.clone(),
+            SyncScript {
+                waba_id: request.waba_id.clone(),
+                phone_number_id: request.phone_number_id.clone(),
+                display_phone_number: request.display_phone_number.clone(),
+                history_declined: self.history_declined(&request.phone_number_id),
+            },
+        );
+    }
+
+    fn after_name_request(&self, request: &NameRequest) {
+        let Some(inbox) = &self.inbox else { return };
+        simulator::approve_name_later(
+            inbox.clone(),
+            request.waba_id.clone(),
+            request.display_phone_number.clone(),
+            request.requested_name.clone(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant() -> SandboxGrant {
+        SandboxGrant {
+            waba_id: "1000000000000002".to_owned(),
+            phone_number_id: Some("2000000000000003".to_owned()),
+            business_id: None,
+            decline_history: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_code_works_once() {
+        let sandbox = SandboxUpstream::new();
+        let code = sandbox.mint_code(grant(), CODE_LIFETIME);
+        assert!(sandbox.exchange_code(&code).await.unwrap().is_some());
+        assert!(sandbox.history_declined("2000000000000003"));
+        let again = sandbox.exchange_code(&code).await.unwrap_err();
+        assert_eq!(again.to_string(), "Meta (sandbox) refused the sign-up code exchange: This authorization code has been used");
+        let unknown = sandbox.exchange_code("nope").await.unwrap_err();
+        assert!(unknown.to_string().contains("not valid"));
+    }
+
+    #[tokio::test]
+    async fn a_code_expires() {
+        let sandbox = SandboxUpstream::new();
+        let code = sandbox.mint_code(grant(), Duration::ZERO);
+        let expired = sandbox.exchange_code(&code).await.unwrap_err();
+        assert!(expired.to_string().contains("expired"), "{expired}");
+    }
+
+    #[tokio::test]
+    async fn an_id_that_is_not_digits_is_not_a_panic() {
+        let sandbox = SandboxUpstream::new();
+        let number = sandbox.get_number(None, "1000000000000001", "\u{20ac}\u{20ac}").await.unwrap();
+        assert_eq!(number.display_phone_number, "+1 555-00\u{20ac}\u{20ac}");
+        let number = sandbox.get_number(None, "1000000000000001", "2000000000001234").await.unwrap();
+        assert_eq!(number.display_phone_number, "+1 555-1234");
+    }
+
+    #[tokio::test]
+    async fn refused_wabas_fail_with_a_message() {
+        let sandbox = SandboxUpstream::new();
+        let error = sandbox.get_waba(None, "9990001").await.unwrap_err();
+        assert_eq!(error.to_string(), "Meta (sandbox) refused the WhatsApp Business Account lookup: WhatsApp Business Account 9990001 is not shared with this app");
+        let numbers = sandbox.list_numbers(None, "1000000000000001").await.unwrap();
+        assert_eq!(numbers.len(), 2);
+        assert_eq!(numbers[0].display_phone_number, "+1 555-0100");
+    }
+}
