@@ -6,7 +6,7 @@ mod api;
 mod base_path;
 mod config_json;
 mod openapi;
-mod spa;
+pub mod spa;
 
 use axum::http::{header, HeaderValue, Method, Request};
 use axum::routing::get;
@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use sqlx::AnyPool;
 
-use crate::auth::rate_limit::LoginRateLimiter;
+use crate::auth::AuthLimits;
 use crate::channels::upstream;
 use crate::sandbox::upstream::SandboxUpstream;
 use crate::settings::{Mode, Settings};
@@ -44,7 +44,7 @@ pub fn build_state(db: AnyPool, settings: Settings) -> AppState {
         upstream,
         sandbox,
         webhooks,
-        login_limiter: Arc::new(LoginRateLimiter::default()),
+        auth_limits: Arc::new(AuthLimits::default()),
         onboarding_locks: Arc::default(),
     }
 }

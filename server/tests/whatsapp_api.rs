@@ -23,3 +23,5 @@ mod whatsapp_sandbox_facebook;
 mod whatsapp_signup;
 #[path = "whatsapp_api/webhooks.rs"]
 mod whatsapp_webhooks;
+#[path = "whatsapp_api/tenant_walls.rs"]
+mod whatsapp_tenant_walls;

@@ -44,7 +44,8 @@ pub fn router(base_path: &str) -> Router<AppState> {
         .routes(routes!(health))
         .routes(routes!(openapi_json))
         .merge(crate::auth::api_routes())
-        .merge(crate::channels::api_routes());
+        .merge(crate::channels::api_routes())
+        .merge(crate::sandbox::api_routes());
     let (router, mut document) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(crate::API_PREFIX, documented).split_for_parts();
     document.info.description = Some(api_description());

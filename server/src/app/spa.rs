@@ -5,11 +5,13 @@
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use tower::ServiceExt as _;
 use tower_http::services::ServeDir;
 
+use crate::settings::{Mode, Settings};
 use crate::state::AppState;
+use crate::web::headers::{html_page, PagePolicy, FACEBOOK_FRAME_ORIGINS, FACEBOOK_SCRIPT_ORIGIN};
 
 pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
     if request.method() != Method::GET && request.method() != Method::HEAD {
@@ -38,18 +40,38 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
             Err(infallible) => match infallible {},
         }
     }
-    index_page(index, &state.settings.base_path)
+    index_page(&state, index)
+}
+
+/// The policy every page of the console is served with (see `web::headers::PagePolicy`): in live
+/// mode Facebook's SDK and dialogs are allowed; the sandbox's stand-ins are this server's own.
+pub fn page_policy(settings: &Settings) -> PagePolicy {
+    let live = settings.mode == Mode::Live;
+    let facebook_frames = || FACEBOOK_FRAME_ORIGINS.iter().map(|origin| (*origin).to_owned()).collect::<Vec<_>>();
+    PagePolicy {
+        script_origins: if live { vec![FACEBOOK_SCRIPT_ORIGIN.to_owned()] } else { Vec::new() },
+        connect_origins: if live { vec!["https://*.facebook.com".to_owned()] } else { Vec::new() },
+        frame_origins: if live { facebook_frames() } else { Vec::new() },
+        frame_ancestors: settings.frame_ancestors.clone(),
+    }
+}
+
+/// True when pages are served over https (the public URL says so).
+pub fn served_over_https(settings: &Settings) -> bool {
+    settings.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
 }
 
 /// `index.html`, revalidated on every load so a new bundle is picked up at once (its assets have
-/// hashed names and may be cached). Under a base path, `<base href="/">` points at the base.
-fn index_page(index: String, base_path: &str) -> Response {
+/// hashed names and may be cached), with the console's Content-Security-Policy. Under a base
+/// path, `<base href="/">` points at the base.
+fn index_page(state: &AppState, index: String) -> Response {
+    let base_path = &state.settings.base_path;
     let index = if base_path.is_empty() {
         index
     } else {
         index.replacen("<base href=\"/\"", &format!("<base href=\"{base_path}/\""), 1)
     };
-    let mut response = Html(index).into_response();
+    let mut response = html_page(&index, &page_policy(&state.settings), served_over_https(&state.settings));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
@@ -65,7 +87,7 @@ fn bundle_not_built(state: &AppState) -> Response {
          at the repository root, or point <code>--dist</code> / <code>WADESK_DIST</code> at a built bundle.</p>\n\
          </main></body></html>\n"
     );
-    let mut response = Html(page).into_response();
+    let mut response = html_page(&page, &page_policy(&state.settings), served_over_https(&state.settings));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

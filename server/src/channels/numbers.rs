@@ -9,7 +9,7 @@ use rand::Rng;
 
 use super::secrets::SecretBox;
 use super::store::{self, NumberChange, NumberRow, TenantDb, WabaRow};
-use super::upstream::{BusinessToken, NameRequest};
+use super::upstream::{BusinessToken, NameRequest, Outcome};
 use crate::auth::CurrentUser;
 use crate::db::now_millis;
 use crate::state::AppState;
@@ -167,8 +167,12 @@ pub async fn register(state: &AppState, db: &TenantDb, number: &NumberRow, token
         }
     };
     state.upstream.register_number(token, &number.waba_id, &number.phone_number_id, &pin).await?;
-    refresh_from_upstream(state, db, number, token).await;
-    state.upstream.after_registration(&number.phone_number_id);
+    match state.upstream.after_registration(&number.phone_number_id) {
+        Outcome::ReadBack => refresh_from_upstream(state, db, number, token).await,
+        Outcome::Reported => {
+            db.change_number(&number.phone_number_id, &NumberChange::Status(NumberStatus::Pending)).await?;
+        }
+    }
     Ok(())
 }
 

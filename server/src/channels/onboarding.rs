@@ -15,7 +15,7 @@ use api_types::{
 
 use super::numbers::{self, secrets, tenant, token_of};
 use super::store::{self, NewNumber, NumberRow, SyncPart, TenantDb, WabaRow};
-use super::upstream::{BusinessToken, SyncKind, SyncRequest, UpstreamError, UpstreamNumber, UpstreamWaba};
+use super::upstream::{BusinessToken, Outcome, SyncKind, SyncRequest, UpstreamError, UpstreamNumber, UpstreamWaba};
 use crate::auth::CurrentUser;
 use crate::settings::Mode;
 use crate::state::AppState;
@@ -258,7 +258,9 @@ pub async fn complete_signup(state: &AppState, user: &CurrentUser, request: Sign
             let number = numbers::own_number(&db, &phone_number_id).await?;
             match request.flow {
                 SignupFlow::Cloud => numbers::register(state, &db, &number, token.as_ref()).await?,
-                SignupFlow::Coexistence => start_coexistence(state, &db, &number, token.as_ref(), false).await?,
+                SignupFlow::Coexistence => {
+                    start_coexistence(state, &db, &number, token.as_ref(), false).await?;
+                }
             }
         } else {
             // A concurrent completion bound it a moment ago and registers it: not twice.
@@ -311,8 +313,9 @@ async fn reconnect(state: &AppState, db: &TenantDb, number: &NumberRow, token: O
     let number = &numbers::own_number(db, phone_number_id).await?;
     match number.origin {
         NumberOrigin::Coexistence => {
-            start_coexistence(state, db, number, token, false).await?;
-            numbers::refresh_from_upstream(state, db, number, token).await;
+            if start_coexistence(state, db, number, token, false).await? == Outcome::ReadBack {
+                numbers::refresh_from_upstream(state, db, number, token).await;
+            }
             Ok(())
         }
         NumberOrigin::Cloud | NumberOrigin::Manual | NumberOrigin::Unknown(_) => numbers::register(state, db, number, token).await,
@@ -344,7 +347,7 @@ async fn find_coexistence_number(state: &AppState, db: &TenantDb, waba_id: &str,
 /// Coexistence: no register. Bind the app number (YCloud), then ask for contacts, then history.
 /// With `only_missing`, what was requested already is skipped (a sign-up completed again after
 /// it failed part-way); without, all of it is done (a first sign-up, a reconnection).
-async fn start_coexistence(state: &AppState, db: &TenantDb, number: &NumberRow, token: Option<&BusinessToken>, only_missing: bool) -> Result<(), ApiError> {
+async fn start_coexistence(state: &AppState, db: &TenantDb, number: &NumberRow, token: Option<&BusinessToken>, only_missing: bool) -> Result<Outcome, ApiError> {
     let (waba_id, phone_number_id) = (&number.waba_id, &number.phone_number_id);
     // Started again after a failure part-way: what was requested already is not requested twice
     // (and the app number was bound before any request).
@@ -370,12 +373,11 @@ async fn start_coexistence(state: &AppState, db: &TenantDb, number: &NumberRow, 
         // Each is requested once; a webhook that already arrived is not set back.
         db.set_sync_state(phone_number_id, part, SyncState::Requested, &[SyncState::NotRequested]).await?;
     }
-    state.upstream.after_sync_request(&SyncRequest {
+    Ok(state.upstream.after_sync_request(&SyncRequest {
         waba_id: waba_id.clone(),
         phone_number_id: phone_number_id.clone(),
         display_phone_number: number.display_phone_number.clone(),
-    });
-    Ok(())
+    }))
 }
 
 /// The caller's account name must be the one the request names (seed 003 `accountName`).
@@ -448,8 +450,12 @@ pub async fn bind(state: &AppState, user: &CurrentUser, request: BindRequest, bi
         .await
         .map_err(|error| unknown_id(error, "phoneNumberId", "phone number", phone_number_id))?;
     let upstream_waba = for_requested_waba(upstream_waba, waba_id);
-    let upstream_number = for_requested_number(upstream_number, phone_number_id);
-    check_typed_display(typed_display, &upstream_number.display_phone_number)?;
+    let mut upstream_number = for_requested_number(upstream_number, phone_number_id);
+    match typed_display {
+        // Only where the provider has no word on it (a sandbox number it never made).
+        Some(typed) if !state.upstream.knows_display_number(phone_number_id) => upstream_number.display_phone_number = typed.to_owned(),
+        _ => check_typed_display(typed_display, &upstream_number.display_phone_number)?,
+    }
     check_display_number_free(state, &upstream_number.display_phone_number, phone_number_id).await?;
     save_waba(state, &db, &upstream_waba, offered_token.as_ref()).await?;
     insert_number(state, &db, new_number(&upstream_number, waba_id, NumberOrigin::Manual)).await?;

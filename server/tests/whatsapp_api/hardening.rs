@@ -171,10 +171,10 @@ both_stores! {
         let admin = server.admin_client().await;
         sign_up_number(&server, &admin, ACME_WABA, ACME_NUMBER, "cloud").await;
         server.post_as(&admin, "/whatsapp/numbers/remove", &json!({"phoneNumberId": ACME_NUMBER})).await.data();
-        let bind = json!({"accountName": ADMIN_ACCOUNT, "wabaId": ACME_WABA, "phoneNumberId": ACME_NUMBER, "phoneNumber": "+1 555 010 0100"});
+        let bind = json!({"accountName": ADMIN_ACCOUNT, "wabaId": ACME_WABA, "phoneNumberId": ACME_NUMBER, "phoneNumber": "+1 (555) 0100"});
         let bound = server.post_as(&admin, "/whatsapp/account/bind", &bind).await;
         assert_eq!(bound.data()["id"], ACME_NUMBER);
-        assert_eq!(bound.data()["displayPhoneNumber"], "+1 555 010 0100");
+        assert_eq!(bound.data()["displayPhoneNumber"], "+1 555-0100", "the provider's display number, not the typed spelling");
         let listed = server.post_as(&admin, "/whatsapp/numbers/list", &json!({})).await;
         let listed = listed.data().as_array().unwrap().clone();
         assert_eq!(listed.len(), 1);

@@ -236,18 +236,38 @@ pub trait Upstream: Send + Sync {
     /// hand. Refused or unknown is `Ok(false)`; no answer is an error.
     async fn token_controls_waba(&self, token: &BusinessToken, waba_id: &str) -> UpstreamResult<bool>;
 
+    /// Whether the display number `get_number` reports for this id is the provider's real word.
+    /// Live providers always know it; the sandbox does not for ids it made no number for.
+    fn knows_display_number(&self, _phone_number_id: &str) -> bool {
+        true
+    }
+
     // What WhatsApp does by itself after a step reaches us later as webhooks. A live upstream
     // does nothing here (the real webhooks come); the sandbox plays them back through the real
     // webhook path. Onboarding and numbers call these after each step, whichever adapter it is.
 
-    /// A number was registered (or bound by hand): WhatsApp connects it a moment later.
-    fn after_registration(&self, _phone_number_id: &str) {}
+    /// A number was registered (or bound by hand): WhatsApp connects it a moment later. Says how
+    /// the number's new state reaches us.
+    fn after_registration(&self, _phone_number_id: &str) -> Outcome {
+        Outcome::ReadBack
+    }
 
     /// A coexistence number's contact and history sync was requested.
-    fn after_sync_request(&self, _request: &SyncRequest) {}
+    fn after_sync_request(&self, _request: &SyncRequest) -> Outcome {
+        Outcome::ReadBack
+    }
 
     /// A new display name was asked for: WhatsApp reviews it.
     fn after_name_request(&self, _request: &NameRequest) {}
+}
+
+/// How a number's state after a step reaches us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Read it back from the upstream now (live providers answer with the state at once).
+    ReadBack,
+    /// The upstream reports it later, as a webhook would: until then the number is PENDING.
+    Reported,
 }
 
 /// A coexistence sync that was asked for (see [`Upstream::after_sync_request`]).

@@ -1,0 +1,225 @@
+//! Tenant walls: one account never touches another account's numbers, whatever it types at
+//! manual bind and whatever a webhook names (issue 7 §1). Two accounts, alpha and bravo, each
+//! with numbers of their own, in sandbox mode (typed display numbers are taken for ids the
+//! sandbox never made, so alpha can try to claim bravo's display number).
+
+use std::time::{Duration, Instant};
+
+use api_types::ErrorCode;
+use serde_json::{json, Value};
+use wadesk_server::webhooks::signature::{meta_signature, ycloud_signature};
+
+use crate::both_stores;
+use crate::common::*;
+use crate::support::*;
+
+const APP_SECRET: &str = "walls-app-secret";
+const YCLOUD_SECRET: &str = "walls-ycloud-secret";
+
+const BRAVO_WABA: &str = "4100000000000001";
+const BRAVO_NUMBER: &str = "4200000000000001";
+const BRAVO_DISPLAY: &str = "8613300005155";
+const ALPHA_WABA: &str = "5100000000000001";
+const ALPHA_NUMBER: &str = "5200000000000001";
+
+fn with_secrets(settings: &mut wadesk_server::Settings) {
+    settings.meta_app_secret = Some(APP_SECRET.to_owned());
+    settings.ycloud_webhook_secrets = vec![YCLOUD_SECRET.to_owned()];
+}
+
+fn bind_body(account: &str, waba_id: &str, number_id: &str, display: Option<&str>) -> Value {
+    let mut body = json!({"accountName": account, "wabaId": waba_id, "phoneNumberId": number_id});
+    if let Some(display) = display {
+        body["phoneNumber"] = json!(display);
+    }
+    body
+}
+
+/// Two accounts: bravo holds BRAVO_NUMBER (display BRAVO_DISPLAY), alpha holds ALPHA_NUMBER.
+async fn two_accounts(server: &TestServer) -> (reqwest::Client, reqwest::Client) {
+    let (bravo, _) = server.signup("bravo", "owner@bravo.example").await;
+    let (alpha, _) = server.signup("alpha", "owner@alpha.example").await;
+    let bound = server.post_as(&bravo, "/whatsapp/account/bind", &bind_body("bravo", BRAVO_WABA, BRAVO_NUMBER, Some(BRAVO_DISPLAY))).await;
+    assert_eq!(bound.code(), 0, "{}", bound.body);
+    assert_eq!(bound.data()["displayPhoneNumber"], BRAVO_DISPLAY);
+    let bound = server.post_as(&alpha, "/whatsapp/account/bind", &bind_body("alpha", ALPHA_WABA, ALPHA_NUMBER, None)).await;
+    assert_eq!(bound.code(), 0, "{}", bound.body);
+    for (client, number) in [(&bravo, BRAVO_NUMBER), (&alpha, ALPHA_NUMBER)] {
+        number_until(server, client, number, "CONNECTED", |n| n["status"] == "CONNECTED").await;
+    }
+    (alpha, bravo)
+}
+
+async fn number_of(server: &TestServer, client: &reqwest::Client, number: &str) -> Value {
+    let reply = server.post_as(client, "/whatsapp/numbers/get", &json!({"phoneNumberId": number})).await;
+    assert_eq!(reply.code(), 0, "{}", reply.body);
+    reply.data().clone()
+}
+
+async fn post_signed(server: &TestServer, path: &str, header: &str, signature: String, body: &str) -> Reply {
+    let request = server
+        .client
+        .post(format!("{}{path}", server.url))
+        .header("content-type", "application/json")
+        .header(header, signature)
+        .body(body.to_owned());
+    Reply::read(request.send().await.unwrap()).await
+}
+
+/// Post a Meta delivery and wait until it is no longer pending; returns its final state.
+async fn deliver_meta(server: &TestServer, payload: &Value) -> String {
+    let body = payload.to_string();
+    let reply = post_signed(server, "/webhooks/meta", "x-hub-signature-256", meta_signature(APP_SECRET, body.as_bytes()), &body).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    settled(server, &body).await
+}
+
+async fn deliver_ycloud(server: &TestServer, payload: &Value) -> String {
+    let body = payload.to_string();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let reply = post_signed(server, "/webhooks/ycloud", "ycloud-signature", ycloud_signature(YCLOUD_SECRET, now, body.as_bytes()), &body).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    settled(server, &body).await
+}
+
+async fn settled(server: &TestServer, body: &str) -> String {
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+    let db = database(server).await;
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let state = text_of(&db, "SELECT state FROM webhook_events WHERE body_sha256 = $1", &hash).await;
+        match state.as_deref() {
+            Some("pending") | None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            _ => return state.unwrap_or_default(),
+        }
+    }
+}
+
+fn meta_envelope(waba_id: &str, field: &str, value: Value) -> Value {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": waba_id, "changes": [{"field": field, "value": value}]}]})
+}
+
+fn flagged(display: &str) -> Value {
+    json!({"display_phone_number": display, "event": "FLAGGED", "max_daily_conversations_per_business": "TIER_2K"})
+}
+
+both_stores! {
+    async fn a_display_number_typed_at_bind_cannot_take_another_accounts_number(server, with_secrets) {
+        let (alpha, bravo) = two_accounts(&server).await;
+        // The reproduced attack: alpha types bravo's display number for ids of its own.
+        let claimed = server
+            .post_as(&alpha, "/whatsapp/account/bind", &bind_body("alpha", ALPHA_WABA, "5200000000000002", Some("+86 133 0000 5155")))
+            .await;
+        claimed.assert_error(409, ErrorCode::Conflict);
+        // Nothing half-bound: the number is not in alpha's account.
+        let missing = server.post_as(&alpha, "/whatsapp/numbers/get", &json!({"phoneNumberId": "5200000000000002"})).await;
+        missing.assert_error(404, ErrorCode::NotFound);
+        // Then alpha disconnects its own number through the sandbox: bravo's stays connected.
+        let disconnected = server
+            .post_as(&alpha, "/whatsapp/sandbox/simulate", &json!({"phoneNumberId": ALPHA_NUMBER, "event": "disconnected"}))
+            .await;
+        assert_eq!(disconnected.data()["status"], "DISCONNECTED", "{}", disconnected.body);
+        assert_eq!(number_of(&server, &bravo, BRAVO_NUMBER).await["status"], "CONNECTED");
+        // And alpha cannot simulate on bravo's number at all.
+        let foreign = server
+            .post_as(&alpha, "/whatsapp/sandbox/simulate", &json!({"phoneNumberId": BRAVO_NUMBER, "event": "disconnected"}))
+            .await;
+        foreign.assert_error(404, ErrorCode::NotFound);
+        assert_eq!(number_of(&server, &bravo, BRAVO_NUMBER).await["status"], "CONNECTED");
+    }
+
+    async fn a_display_number_the_provider_contradicts_is_a_field_error(server, with_secrets) {
+        let admin = server.admin_client().await;
+        // The sandbox's own portfolio number is +1 555-0100: another display number is refused.
+        let body = bind_body(ADMIN_ACCOUNT, ACME_WABA, ACME_NUMBER, Some("+1 555 999 0000"));
+        let refused = server.post_as(&admin, "/whatsapp/account/bind", &body).await;
+        refused.assert_error(400, ErrorCode::Validation);
+        assert_eq!(refused.field_errors().first().map(|(field, _)| field.as_str()), Some("phoneNumber"));
+        let missing = server.post_as(&admin, "/whatsapp/numbers/get", &json!({"phoneNumberId": ACME_NUMBER})).await;
+        missing.assert_error(404, ErrorCode::NotFound);
+        // The same digits written another way are the same number.
+        let body = bind_body(ADMIN_ACCOUNT, ACME_WABA, ACME_NUMBER, Some("+1 (555) 0100"));
+        let bound = server.post_as(&admin, "/whatsapp/account/bind", &body).await;
+        assert_eq!(bound.code(), 0, "{}", bound.body);
+        assert_eq!(bound.data()["displayPhoneNumber"], "+1 555-0100", "the provider's spelling is kept");
+    }
+
+    async fn meta_webhooks_naming_a_display_number_stay_inside_the_wabas_account(server, with_secrets) {
+        let (alpha, bravo) = two_accounts(&server).await;
+        // Named by display digits but delivered for alpha's WABA: bravo's number is not in it.
+        let state = deliver_meta(&server, &meta_envelope(ALPHA_WABA, "phone_number_quality_update", flagged(BRAVO_DISPLAY))).await;
+        assert_eq!(state, "ignored");
+        // For a WABA nobody holds: nothing changes either.
+        let state = deliver_meta(&server, &meta_envelope("9100000000000001", "phone_number_quality_update", flagged(BRAVO_DISPLAY))).await;
+        assert_eq!(state, "ignored");
+        // Offboarding that names bravo's display number under alpha's WABA.
+        let offboard = json!({"phone_number": BRAVO_DISPLAY, "event": "PARTNER_REMOVED",
+            "waba_info": {"waba_id": ALPHA_WABA, "owner_business_id": "3"}, "disconnection_info": {"reason": "PRIMARY_INACTIVITY"}});
+        deliver_meta(&server, &meta_envelope(ALPHA_WABA, "account_update", offboard)).await;
+        let bravo_number = number_of(&server, &bravo, BRAVO_NUMBER).await;
+        assert_eq!(bravo_number["status"], "CONNECTED", "{bravo_number}");
+        assert_eq!(bravo_number["messageLimit"], "TIER_250");
+        assert_eq!(number_of(&server, &alpha, ALPHA_NUMBER).await["status"], "CONNECTED", "no alpha number has that display number");
+        // The same event for bravo's own WABA does reach bravo's number.
+        let state = deliver_meta(&server, &meta_envelope(BRAVO_WABA, "phone_number_quality_update", flagged(BRAVO_DISPLAY))).await;
+        assert_eq!(state, "processed");
+        let bravo_number = number_of(&server, &bravo, BRAVO_NUMBER).await;
+        assert_eq!((bravo_number["status"].as_str(), bravo_number["messageLimit"].as_str()), (Some("FLAGGED"), Some("TIER_2K")));
+        assert_eq!(number_of(&server, &alpha, ALPHA_NUMBER).await["status"], "CONNECTED");
+    }
+
+    async fn ycloud_webhooks_reach_only_the_account_holding_the_number_and_its_waba(server, with_secrets) {
+        let (alpha, bravo) = two_accounts(&server).await;
+        // bravo's number id, but a WABA it is not bound through: refused.
+        let quality = |waba_id: &str| json!({"id": format!("evt_{}", random_hex()), "type": "whatsapp.phone_number.quality_updated",
+            "apiVersion": "v2", "createTime": "2026-12-01T00:00:00Z",
+            "whatsappPhoneNumber": {"id": BRAVO_NUMBER, "wabaId": waba_id, "qualityRating": "RED", "status": "FLAGGED"}});
+        assert_eq!(deliver_ycloud(&server, &quality(ALPHA_WABA)).await, "ignored");
+        assert_eq!(number_of(&server, &bravo, BRAVO_NUMBER).await["qualityRating"], "GREEN");
+        // Alpha's WABA offboarded: alpha's numbers only.
+        let removed = json!({"id": format!("evt_{}", random_hex()), "type": "whatsapp.business_account.updated",
+            "whatsappBusinessAccount": {"id": ALPHA_WABA, "updateEvent": "PARTNER_REMOVED"}});
+        assert_eq!(deliver_ycloud(&server, &removed).await, "processed");
+        assert_eq!(number_of(&server, &alpha, ALPHA_NUMBER).await["status"], "DISCONNECTED");
+        assert_eq!(number_of(&server, &bravo, BRAVO_NUMBER).await["status"], "CONNECTED");
+        // Through bravo's own WABA the update applies.
+        assert_eq!(deliver_ycloud(&server, &quality(BRAVO_WABA)).await, "processed");
+        assert_eq!(number_of(&server, &bravo, BRAVO_NUMBER).await["qualityRating"], "RED");
+    }
+
+    async fn another_accounts_numbers_and_wabas_are_invisible(server, with_secrets) {
+        let (alpha, bravo) = two_accounts(&server).await;
+        let listed = server.post_as(&alpha, "/whatsapp/numbers/list", &json!({})).await;
+        let ids: Vec<&str> = listed.data().as_array().unwrap().iter().filter_map(|n| n["phoneNumberId"].as_str()).collect();
+        assert_eq!(ids, [ALPHA_NUMBER]);
+        for path in ["/whatsapp/numbers/get", "/whatsapp/numbers/retryRegistration", "/whatsapp/numbers/remove"] {
+            let reply = server.post_as(&alpha, path, &json!({"phoneNumberId": BRAVO_NUMBER})).await;
+            reply.assert_error(404, ErrorCode::NotFound);
+        }
+        let profile = server
+            .post_as(&alpha, "/whatsapp/numbers/updateProfile", &json!({"phoneNumberId": BRAVO_NUMBER, "verifiedName": "Alpha Takes Over"}))
+            .await;
+        profile.assert_error(404, ErrorCode::NotFound);
+        let phone_info = server.post_as(&alpha, "/whatsapp/account/phoneInfo", &json!({"accountName": "alpha", "wabaId": BRAVO_WABA})).await;
+        phone_info.assert_error(404, ErrorCode::NotFound);
+        let wabas = server.post_as(&alpha, "/whatsapp/account/wabaInfo", &json!({"accountName": "alpha"})).await;
+        let waba_ids: Vec<&str> = wabas.data().as_array().unwrap().iter().filter_map(|w| w["wabaId"].as_str()).collect();
+        assert_eq!(waba_ids, [ALPHA_WABA]);
+        // Binding bravo's WABA or number is a conflict, never a takeover.
+        let taken = server.post_as(&alpha, "/whatsapp/account/bind", &bind_body("alpha", BRAVO_WABA, "4200000000000009", None)).await;
+        taken.assert_error(409, ErrorCode::Conflict);
+        let taken = server.post_as(&alpha, "/whatsapp/account/bind", &bind_body("alpha", ALPHA_WABA, BRAVO_NUMBER, None)).await;
+        taken.assert_error(409, ErrorCode::Conflict);
+        let bravo_number = number_of(&server, &bravo, BRAVO_NUMBER).await;
+        assert_eq!((bravo_number["status"].as_str(), bravo_number["verifiedName"].as_str()), (Some("CONNECTED"), Some("Sandbox Business")));
+    }
+
+    async fn an_agent_cannot_bind_or_simulate(server, with_secrets) {
+        let agent = agent_client(&server).await;
+        let bind = server.post_as(&agent, "/whatsapp/account/bind", &bind_body(ADMIN_ACCOUNT, ACME_WABA, ACME_NUMBER, None)).await;
+        bind.assert_error(403, ErrorCode::Forbidden);
+        let simulate = server.post_as(&agent, "/whatsapp/sandbox/simulate", &json!({"phoneNumberId": ACME_NUMBER, "event": "flagged"})).await;
+        simulate.assert_error(403, ErrorCode::Forbidden);
+    }
+}
