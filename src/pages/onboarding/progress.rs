@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::controller::{SignupController, SignupStatus, SignupStep};
+use crate::components::number::NumberCard;
 use crate::i18n::{use_i18n, I18n};
-use crate::pages::numbers::parts::NumberFacts;
 use crate::state::navigation::app_href;
 
 fn step_label_key(step: SignupStep, flow: Option<SignupFlow>) -> &'static str {
@@ -58,7 +58,7 @@ fn progress_steps(status: RwSignal<SignupStatus>, i18n: I18n) -> impl IntoView {
                 >
                     <span class="step-marker" aria-hidden="true"></span>
                     <span class="step-label">{move || i18n.t(step_label_key(step, status.with(SignupStatus::flow)))}</span>
-                    <span class="step-state">{move || i18n.t(&format!("onboarding.step_status.{}", step_status().name()))}</span>
+                    <span class="step-state">{move || i18n.t(&step_status().label_key())}</span>
                 </li>
             }
         })
@@ -163,10 +163,9 @@ fn SignupOutcomeView(controller: SignupController) -> impl IntoView {
         {move || controller.number.get().map(|number| {
             let number_signal = Signal::derive(move || controller.number.get().unwrap_or_else(|| number.clone()));
             view! {
-                <div class="number-card" data-testid="number-card">
-                    <NumberFacts number=number_signal />
+                <NumberCard number=number_signal>
                     <SyncProgressView controller=controller />
-                </div>
+                </NumberCard>
             }
         })}
         <Show when=move || status.with(|status| matches!(status, SignupStatus::Connected { .. }))>
@@ -189,18 +188,22 @@ fn history_percent(sync: &SyncProgress) -> u8 {
     }
 }
 
-fn sync_state_key(state: SyncState) -> &'static str {
-    match state {
+/// Where one half of the sync stands, in words; a state WhatsApp added after this version shows as sent.
+fn sync_state_text(i18n: I18n, state: &SyncState) -> String {
+    let key = match state {
         SyncState::NotRequested => "onboarding.sync.not_requested",
         SyncState::Requested => "onboarding.sync.requested",
         SyncState::InProgress => "onboarding.sync.in_progress",
         SyncState::Completed => "onboarding.sync.completed",
         SyncState::Declined => "onboarding.sync.declined",
         SyncState::Failed => "onboarding.sync.failed",
-    }
+        SyncState::Unknown(text) => return text.clone(),
+    };
+    i18n.t(key).to_owned()
 }
 
-fn sync_state_name(state: SyncState) -> &'static str {
+/// The kebab-case `data-state` of a sync half.
+fn sync_state_name(state: &SyncState) -> &'static str {
     match state {
         SyncState::NotRequested => "not-requested",
         SyncState::Requested => "requested",
@@ -208,6 +211,7 @@ fn sync_state_name(state: SyncState) -> &'static str {
         SyncState::Completed => "completed",
         SyncState::Declined => "declined",
         SyncState::Failed => "failed",
+        SyncState::Unknown(_) => "unknown",
     }
 }
 
@@ -230,12 +234,12 @@ fn SyncProgressView(controller: SignupController) -> impl IntoView {
                 };
                 let percent = history_percent(&sync);
                 let done = super::controller::sync_finished_progress(&sync);
-                let phase_text = match (sync.history, sync.history_phase) {
+                let phase_text = match (&sync.history, sync.history_phase) {
                     (SyncState::InProgress, Some(phase)) => i18n.tf(
                         "onboarding.sync.phase",
                         &[("phase", &(u32::from(phase.min(2)) + 1).to_string()), ("percent", &sync.history_progress.min(100).to_string())],
                     ),
-                    (state, _) => i18n.t(sync_state_key(state)).to_owned(),
+                    (state, _) => sync_state_text(i18n, state),
                 };
                 view! {
                     <div
@@ -247,8 +251,8 @@ fn SyncProgressView(controller: SignupController) -> impl IntoView {
                         <h3 class="sync-title">{i18n.t("onboarding.sync.title")}</h3>
                         <div class="sync-row">
                             <span class="sync-label">{i18n.t("onboarding.sync.contacts")}</span>
-                            <span class="sync-value" data-testid="sync-contacts-state" data-state=sync_state_name(sync.contacts)>
-                                {i18n.t(sync_state_key(sync.contacts))}
+                            <span class="sync-value" data-testid="sync-contacts-state" data-state=sync_state_name(&sync.contacts)>
+                                {sync_state_text(i18n, &sync.contacts)}
                             </span>
                             <span class="sync-count" data-testid="sync-contacts-count" data-count=sync.contacts_imported>
                                 {i18n.tf("onboarding.sync.contacts_count", &[("count", &sync.contacts_imported.to_string())])}
@@ -259,7 +263,7 @@ fn SyncProgressView(controller: SignupController) -> impl IntoView {
                             <span
                                 class="sync-value"
                                 data-testid="sync-history-progress"
-                                data-state=sync_state_name(sync.history)
+                                data-state=sync_state_name(&sync.history)
                                 data-phase=sync.history_phase.map(|phase| phase.to_string()).unwrap_or_default()
                                 data-percent=percent
                             >
@@ -277,7 +281,7 @@ fn SyncProgressView(controller: SignupController) -> impl IntoView {
                             aria-valuenow=percent
                             aria-label=i18n.t("onboarding.sync.history")
                         >
-                            <div class="progress-bar-fill" style=format!("width: {percent}%")></div>
+                            <div class="progress-bar-fill" style:width=format!("{percent}%")></div>
                         </div>
                         {(sync.history == SyncState::Declined).then(|| view! {
                             <p class="notice notice-warn" data-testid="sync-history-declined">
