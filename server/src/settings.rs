@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
+use crate::web::client_address::TrustedProxies;
+
 /// Whether the server talks to the real Meta/YCloud or simulates them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
@@ -13,6 +15,15 @@ pub enum Mode {
     Sandbox,
     /// Talks to the configured upstream (YCloud or Meta's Graph API).
     Live,
+}
+
+/// When the session cookie is marked `Secure` (sent back over HTTPS only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CookieSecure {
+    /// When `--public-url` is https, or a trusted proxy says the request came over https.
+    Auto,
+    Always,
+    Never,
 }
 
 /// Which live upstream the server talks to (ignored in sandbox mode).
@@ -132,6 +143,21 @@ pub struct Settings {
     /// own token. Keep them secret; each at least 24 characters.
     #[arg(long, env = "WADESK_OPERATOR_KEYS", hide_env_values = true, value_delimiter = ',')]
     pub operator_keys: Vec<String>,
+
+    /// Reverse proxies whose `X-Forwarded-For`, `Forwarded` and `X-Forwarded-Proto` are believed,
+    /// comma separated: networks (`10.0.0.0/8`, `fd00::/8`) or single addresses (`127.0.0.1`).
+    /// Empty (the default): the connection's address is the client and those headers are ignored.
+    #[arg(long, env = "WADESK_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+
+    /// `--trusted-proxies`, parsed by [`Settings::validate`] (empty until then: nobody trusted).
+    #[arg(skip)]
+    pub trusted_proxy_networks: TrustedProxies,
+
+    /// The session cookie's `Secure` flag: `always`, `never`, or `auto` (when `--public-url` is
+    /// https, or a trusted proxy says the request came over https).
+    #[arg(long, env = "WADESK_COOKIE_SECURE", value_enum, default_value = "auto")]
+    pub cookie_secure: CookieSecure,
 }
 
 impl Settings {
@@ -171,6 +197,8 @@ impl Settings {
             })?);
         }
         self.cors_origins = cors_origins;
+        self.trusted_proxy_networks = TrustedProxies::parse(self.trusted_proxies.iter().map(String::as_str))
+            .map_err(|problem| format!("--trusted-proxies: {problem}"))?;
         if self.mode == Mode::Live && self.secret_key.as_deref().unwrap_or("").len() < 16 {
             return Err("live mode needs WADESK_SECRET_KEY (at least 16 characters) to encrypt upstream tokens".to_owned());
         }

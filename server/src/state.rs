@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sqlx::AnyPool;
 
-use crate::auth::rate_limit::LoginRateLimiter;
+use crate::auth::AuthLimits;
 use crate::channels::onboarding::OnboardingLocks;
 use crate::channels::upstream::Upstream;
 use crate::sandbox::upstream::SandboxUpstream;
@@ -22,7 +22,8 @@ pub struct AppState {
     /// The sandbox, in sandbox mode only: its Facebook pages and simulation controls use it.
     pub sandbox: Option<Arc<SandboxUpstream>>,
     pub webhooks: WebhookInbox,
-    pub login_limiter: Arc<LoginRateLimiter>,
+    /// Login and sign-up rate limits, and how many password hashes may run at once.
+    pub auth_limits: Arc<AuthLimits>,
     /// One onboarding at a time per number, in this server.
     pub onboarding_locks: Arc<OnboardingLocks>,
 }

@@ -96,7 +96,9 @@ pub async fn create_with_admin(
     }
 }
 
-async fn taken_fields(db: &AnyPool, account_name: &str, email: &str) -> Result<Vec<FieldError>, sqlx::Error> {
+/// A `taken` field error for the account name and for the email, each when in use (`email`
+/// lowercased already).
+pub async fn taken_fields(db: &AnyPool, account_name: &str, email: &str) -> Result<Vec<FieldError>, sqlx::Error> {
     let mut taken = Vec::new();
     let account_exists = sqlx::query("SELECT id FROM accounts WHERE name_key = $1")
         .bind(account_name.to_lowercase())

@@ -8,14 +8,51 @@ pub mod routes;
 pub mod session;
 pub mod validation;
 
+use std::sync::Arc;
+
 use api_types::{Role, SessionUser};
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
+use crate::web::client_address::TrustedProxies;
 use crate::web::error::ApiError;
 use crate::state::AppState;
 
 pub use routes::api_routes;
+
+/// What keeps login and sign-up from being abused: their rate limits and the limit on how many
+/// password hashes run at once. One per server, in the app state.
+pub struct AuthLimits {
+    pub login: rate_limit::LoginRateLimiter,
+    pub signup: rate_limit::SignupRateLimiter,
+    pub hashing: password::PasswordHashing,
+}
+
+impl Default for AuthLimits {
+    /// The documented limits on the system clock, hashing as many at once as there are CPUs.
+    fn default() -> Self {
+        AuthLimits::with_clock(Arc::new(rate_limit::SystemClock))
+    }
+}
+
+impl AuthLimits {
+    /// The documented limits, on `clock`.
+    pub fn with_clock(clock: Arc<dyn rate_limit::Clock>) -> Self {
+        AuthLimits {
+            login: rate_limit::LoginRateLimiter::new(rate_limit::LoginLimits::default(), clock.clone()),
+            signup: rate_limit::SignupRateLimiter::new(rate_limit::SignupLimits::default(), clock),
+            hashing: password::PasswordHashing::default(),
+        }
+    }
+}
+
+/// [`crate::web::ClientAddress`] and [`crate::web::client_address::ClientConnection`] believe
+/// forwarding headers only from `--trusted-proxies`; this is where they find them.
+impl FromRef<AppState> for TrustedProxies {
+    fn from_ref(state: &AppState) -> TrustedProxies {
+        state.settings.trusted_proxy_networks.clone()
+    }
+}
 
 /// The logged-in user behind the request's session cookie. Taking it as a handler argument makes
 /// the route answer 401 (JSON) to anyone not logged in; every query a handler makes for the user

@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 
 use crate::db::now_millis;
+use crate::settings::{CookieSecure, Settings};
+use crate::web::client_address::ClientConnection;
 
 pub const COOKIE_NAME: &str = "wadesk_session";
 /// Sessions last 30 days from login.
@@ -100,7 +102,28 @@ pub fn token_from(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// True when the client reached us over HTTPS (directly, or through a proxy that says so).
+/// Whether the session cookie gets `Secure` (`--cookie-secure`): always, never, or (`auto`) when
+/// the public URL is https or a trusted proxy says this request came over https. What the client
+/// itself claims in `X-Forwarded-Proto` changes nothing.
+pub fn secure_cookie(settings: &Settings, connection: &ClientConnection) -> bool {
+    match settings.cookie_secure {
+        CookieSecure::Always => true,
+        CookieSecure::Never => false,
+        CookieSecure::Auto => public_url_is_https(settings) || connection.https,
+    }
+}
+
+fn public_url_is_https(settings: &Settings) -> bool {
+    settings
+        .public_url
+        .as_deref()
+        .and_then(|url| url::Url::parse(url.trim()).ok())
+        .is_some_and(|url| url.scheme() == "https")
+}
+
+/// True when `X-Forwarded-Proto` says https, whoever sent it: anyone can, so this is not for
+/// security decisions (the session cookie uses [`secure_cookie`]; requests should prefer
+/// [`ClientConnection::https`], which believes trusted proxies only).
 pub fn came_over_https(headers: &HeaderMap) -> bool {
     headers
         .get("x-forwarded-proto")
@@ -151,5 +174,24 @@ mod tests {
             "wadesk_session=t; Path=/console; Max-Age=2592000; HttpOnly; SameSite=Strict; Secure"
         );
         assert!(clearing_cookie("", false).to_str().unwrap().contains("Path=/; Max-Age=0"));
+    }
+
+    #[test]
+    fn secure_follows_the_setting_the_public_url_and_trusted_https() {
+        let mut settings = Settings::for_tests("sqlite::memory:", "dist".into());
+        let plain = ClientConnection { address: std::net::Ipv4Addr::LOCALHOST.into(), https: false };
+        let https = ClientConnection { https: true, ..plain };
+        assert_eq!(settings.cookie_secure, CookieSecure::Auto);
+        assert!(!secure_cookie(&settings, &plain));
+        assert!(secure_cookie(&settings, &https));
+        for (public_url, secure) in [("https://wadesk.example.com", true), ("HTTPS://wadesk.example.com/", true), ("http://wadesk.example.com", false), ("not a url", false)] {
+            settings.public_url = Some(public_url.to_owned());
+            assert_eq!(secure_cookie(&settings, &plain), secure, "{public_url}");
+        }
+        settings.cookie_secure = CookieSecure::Never;
+        assert!(!secure_cookie(&settings, &https));
+        settings.cookie_secure = CookieSecure::Always;
+        settings.public_url = None;
+        assert!(secure_cookie(&settings, &plain));
     }
 }

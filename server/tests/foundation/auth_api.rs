@@ -34,7 +34,7 @@ both_stores! {
         assert_eq!(me.data(), user);
     }
 
-    async fn behind_an_https_proxy_the_cookie_is_secure(server) {
+    async fn behind_an_https_proxy_the_cookie_is_secure(server, |settings| settings.trusted_proxies = vec!["127.0.0.1/32".to_owned()]) {
         let response = server
             .client
             .post(server.api_url("/auth/login"))
@@ -196,8 +196,9 @@ both_stores! {
             let server = &server;
             async move { server.post_as(&new_client(), "/auth/signup", &body).await }
         };
-        let (a, b, c, d, e, f) = tokio::join!(attempt(0), attempt(1), attempt(2), attempt(3), attempt(4), attempt(5));
-        let replies = [a, b, c, d, e, f];
+        // Five: one client may try at most five sign-ups an hour.
+        let (a, b, c, d, e) = tokio::join!(attempt(0), attempt(1), attempt(2), attempt(3), attempt(4));
+        let replies = [a, b, c, d, e];
         let won = replies.iter().filter(|reply| reply.status == 200).count();
         assert_eq!(won, 1, "{:?}", replies.iter().map(|reply| &reply.body).collect::<Vec<_>>());
         for reply in replies.iter().filter(|reply| reply.status != 200) {

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod abuse_limits;
 mod auth_api;
 mod command_line;
 mod serving;
