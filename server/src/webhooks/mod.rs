@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 
 use self::events::NumberEvent;
-use self::signature::SignatureError;
+use self::signature::{SignatureError, SignatureHeader};
 use crate::channels::store as channel_store;
 use crate::state::AppState;
 use crate::web::error::ApiError;
@@ -130,10 +130,6 @@ fn constant_time_eq(left: &str, right: &str) -> bool {
     left.len() == right.len() && bool::from(left.as_bytes().ct_eq(right.as_bytes()))
 }
 
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|value| value.to_str().ok())
-}
-
 fn rejected(error: SignatureError) -> Response {
     tracing::warn!(?error, "webhook refused");
     ApiError::new(ErrorCode::Unauthorized, error.message()).into_response()
@@ -155,7 +151,8 @@ async fn receive_meta(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let secret = state.settings.meta_app_secret.as_deref();
-    let signature = header(&headers, "x-hub-signature-256");
+    // Raw bytes, and only when sent once: a header that is not ASCII or comes twice is malformed.
+    let signature = SignatureHeader::of(&headers, "x-hub-signature-256");
     receive(&state, Provider::Meta, body, |body| signature::verify_meta(secret, signature, body)).await
 }
 
@@ -166,7 +163,7 @@ async fn receive_ycloud(
 ) -> Response {
     let now = crate::db::now_millis() / 1000;
     let secrets = &state.settings.ycloud_webhook_secrets;
-    let signature = header(&headers, "ycloud-signature");
+    let signature = SignatureHeader::of(&headers, "ycloud-signature");
     receive(&state, Provider::Ycloud, body, |body| signature::verify_ycloud(secrets, signature, body, now)).await
 }
 

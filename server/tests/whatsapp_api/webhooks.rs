@@ -26,6 +26,19 @@ async fn post_raw(server: &TestServer, path: &str, body: &[u8], headers: &[(&str
     Reply::read(request.send().await.unwrap()).await
 }
 
+/// POST with one header sent once per value, as raw bytes (not necessarily ASCII).
+async fn post_header_bytes(server: &TestServer, path: &str, body: &[u8], name: &str, values: &[Vec<u8>]) -> Reply {
+    let mut request = server.client.post(format!("{}{path}", server.url)).header("content-type", "application/json").body(body.to_vec());
+    for value in values {
+        request = request.header(name, reqwest::header::HeaderValue::from_bytes(value).expect("a header value"));
+    }
+    Reply::read(request.send().await.unwrap()).await
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
 async fn post_meta(server: &TestServer, payload: &Value) -> Reply {
     let body = payload.to_string();
     post_raw(server, "/webhooks/meta", body.as_bytes(), &[("x-hub-signature-256", meta_signature(APP_SECRET, body.as_bytes()))]).await
@@ -238,7 +251,7 @@ both_stores! {
             "createTime": "2026-11-25T00:00:00Z", "whatsappPhoneNumber": {"id": ACME_NUMBER, "wabaId": ACME_WABA,
             "qualityRating": "YELLOW", "messagingLimit": "TIER_1K", "status": "CONNECTED"}});
         let body = event.to_string();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let now = unix_now();
         let signed = |secret: &str, at: i64| vec![("ycloud-signature", ycloud_signature(secret, at, body.as_bytes()))];
 
         let reply = post_raw(&server, "/webhooks/ycloud", body.as_bytes(), &signed("old-ycloud-secret", now)).await;
@@ -335,12 +348,102 @@ both_stores! {
             let reply = post_raw(&server, "/webhooks/ycloud", body, &[("ycloud-signature", header.clone())]).await;
             reply.assert_error(401, ErrorCode::Unauthorized);
         }
-        // Spaces around the parts, as some senders write them, still verify.
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        // Spaces inside the header are not YCloud's format: refused like any other malformed header.
+        let now = unix_now();
         let signed = ycloud_signature("new-ycloud-secret", now, body);
-        let spaced = signed.replace("t=", " t = ").replace(",s=", " , s = ");
+        let spaced = signed.replace("t=", "t = ").replace(",s=", " , s = ");
         let reply = post_raw(&server, "/webhooks/ycloud", body, &[("ycloud-signature", spaced)]).await;
+        reply.assert_error(401, ErrorCode::Unauthorized);
+        assert_eq!(count_of(&database(&server).await, "SELECT COUNT(*) FROM webhook_events WHERE body_sha256 = $1", &body_hash(body)).await, 0);
+        let reply = post_raw(&server, "/webhooks/ycloud", body, &[("ycloud-signature", signed)]).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+
+    async fn malformed_signature_headers_get_a_json_401_and_nothing_is_stored(server, with_secrets) {
+        let body = br#"{"id":"evt_malformed","type":"whatsapp.phone_number.quality_updated"}"#;
+        let now = unix_now();
+        let meta = meta_signature(APP_SECRET, body);
+        let meta_hex = meta.trim_start_matches("sha256=").to_owned();
+        let ycloud = ycloud_signature("new-ycloud-secret", now, body);
+        let ycloud_hex = ycloud.rsplit_once("s=").unwrap().1.to_owned();
+        let non_ascii = |text: &str| [text.as_bytes(), b"\xe9"].concat();
+        let meta_headers: Vec<Vec<Vec<u8>>> = vec![
+            vec![meta.to_uppercase().into_bytes()],
+            vec![format!("sha256={}", meta_hex.to_uppercase()).into_bytes()],
+            vec![format!("sha256= {meta_hex}").into_bytes()],
+            vec![format!("sha256={}", &meta_hex[..62]).into_bytes()],
+            vec![format!("{meta}00").into_bytes()],
+            vec![format!("{meta},{meta}").into_bytes()],
+            vec![meta_hex.clone().into_bytes()],
+            vec![b"sha256=".to_vec()],
+            vec![non_ascii(&meta[..meta.len() - 1])],
+            // The right header, sent twice.
+            vec![meta.clone().into_bytes(), meta.clone().into_bytes()],
+        ];
+        let ycloud_headers: Vec<Vec<Vec<u8>>> = vec![
+            vec![format!("t={now},s={}", ycloud_hex.to_uppercase()).into_bytes()],
+            vec![format!("t={now}, s={ycloud_hex}").into_bytes()],
+            vec![format!("t={now},t={now},s={ycloud_hex}").into_bytes()],
+            vec![format!("t={now},s={ycloud_hex},s={ycloud_hex}").into_bytes()],
+            vec![format!("t={now},s={ycloud_hex},v1={ycloud_hex}").into_bytes()],
+            vec![format!("t={now}").into_bytes()],
+            vec![format!("s={ycloud_hex}").into_bytes()],
+            vec![format!("t={now},s={}", &ycloud_hex[..62]).into_bytes()],
+            vec![format!("t=+{now},s={ycloud_hex}").into_bytes()],
+            vec![b",".to_vec()],
+            vec![non_ascii(&ycloud[..ycloud.len() - 1])],
+            vec![ycloud.clone().into_bytes(), ycloud.clone().into_bytes()],
+        ];
+        let db = database(&server).await;
+        let stored = async || count_of(&db, "SELECT COUNT(*) FROM webhook_events WHERE provider <> $1", "").await;
+        let before = stored().await;
+        for (path, name, headers) in [("/webhooks/meta", "x-hub-signature-256", &meta_headers), ("/webhooks/ycloud", "ycloud-signature", &ycloud_headers)] {
+            for values in headers {
+                let reply = post_header_bytes(&server, path, body, name, values).await;
+                let shown = values.iter().map(|value| String::from_utf8_lossy(value).into_owned()).collect::<Vec<_>>();
+                assert_eq!(reply.status, 401, "{path} {shown:?}: {}", reply.body);
+                reply.assert_error(401, ErrorCode::Unauthorized);
+                assert!(reply.message().contains("not in the expected format"), "{path} {shown:?}: {}", reply.message());
+            }
+        }
+        assert_eq!(stored().await, before, "a refused delivery writes no webhook_events row");
+        // The well-formed headers over the same body are accepted (the cases above differ only in form).
+        assert_eq!(post_raw(&server, "/webhooks/meta", body, &[("x-hub-signature-256", meta)]).await.status, 200);
+        assert_eq!(post_raw(&server, "/webhooks/ycloud", body, &[("ycloud-signature", ycloud)]).await.status, 200);
+        assert_eq!(stored().await, before + 2);
+    }
+
+    async fn a_replayed_ycloud_delivery_is_stored_as_a_duplicate_and_changes_nothing(server, with_secrets) {
+        let admin = server.admin_client().await;
+        sign_up_number(&server, &admin, ACME_WABA, ACME_NUMBER, "cloud").await;
+        number_until(&server, &admin, ACME_NUMBER, "CONNECTED", |number| number["status"] == "CONNECTED").await;
+        let quality = |id: &str, rating: &str| json!({"id": id, "type": "whatsapp.phone_number.quality_updated", "apiVersion": "v2",
+            "createTime": "2026-11-25T00:00:00Z", "whatsappPhoneNumber": {"id": ACME_NUMBER, "wabaId": ACME_WABA,
+            "qualityRating": rating, "messagingLimit": "TIER_1K", "status": "CONNECTED"}}).to_string();
+        let yellow = quality("evt_replayed", "YELLOW");
+        // The very same delivery (body and header) is what a replay or a retry sends.
+        let header = vec![("ycloud-signature", ycloud_signature("new-ycloud-secret", unix_now(), yellow.as_bytes()))];
+        assert_eq!(post_raw(&server, "/webhooks/ycloud", yellow.as_bytes(), &header).await.status, 200);
+        number_until(&server, &admin, ACME_NUMBER, "YELLOW", |number| number["qualityRating"] == "YELLOW").await;
+        let green = quality("evt_later", "GREEN");
+        let signed = vec![("ycloud-signature", ycloud_signature("new-ycloud-secret", unix_now(), green.as_bytes()))];
+        assert_eq!(post_raw(&server, "/webhooks/ycloud", green.as_bytes(), &signed).await.status, 200);
+        number_until(&server, &admin, ACME_NUMBER, "GREEN", |number| number["qualityRating"] == "GREEN").await;
+
+        let replay = post_raw(&server, "/webhooks/ycloud", yellow.as_bytes(), &header).await;
+        assert_eq!(replay.status, 200, "a replay inside the window is acknowledged: {}", replay.body);
+        let db = database(&server).await;
+        let deadline = Instant::now() + SETTLE;
+        while count_of(&db, "SELECT COUNT(*) FROM webhook_events WHERE body_sha256 = $1 AND state <> 'pending'", &body_hash(yellow.as_bytes())).await < 2 {
+            assert!(Instant::now() < deadline, "the replay was never processed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let hash = body_hash(yellow.as_bytes());
+        let processed = count_of(&db, "SELECT COUNT(*) FROM webhook_events WHERE body_sha256 = $1 AND state = 'processed'", &hash).await;
+        let duplicate = count_of(&db, "SELECT COUNT(*) FROM webhook_events WHERE body_sha256 = $1 AND state = 'duplicate'", &hash).await;
+        assert_eq!((processed, duplicate), (1, 1), "stored twice: once processed, once a duplicate");
+        let number = server.post_as(&admin, "/whatsapp/numbers/get", &json!({"phoneNumberId": ACME_NUMBER})).await.data().clone();
+        assert_eq!(number["qualityRating"], "GREEN", "the replay did not put the older rating back: {number}");
     }
 
     async fn the_handshake_refuses_wrong_modes_and_tokens_with_json(server, |settings| settings.webhook_verify_token = Some("configured-token".to_owned())) {
