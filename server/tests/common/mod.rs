@@ -19,6 +19,8 @@
 //!
 //! or by hand: `TestServer::sqlite().await`, `TestServer::postgres().await` (`None`, with a note
 //! on stderr, when `WADESK_TEST_POSTGRES_URL` is unset), or `TestServer::start(store, configure)`.
+//! Under CI (`CI` set to anything non-empty) an unset `WADESK_TEST_POSTGRES_URL` fails every
+//! PostgreSQL test instead: CI must never pass a PostgreSQL half it did not run.
 //!
 //! Each server gets a fresh database: a new SQLite file in a temp folder, or a new PostgreSQL
 //! database `wadesk_test_<random>` made through `WADESK_TEST_POSTGRES_URL` (a role that may
@@ -45,6 +47,32 @@ pub const GOOD_PASSWORD: &str = "a long enough password";
 /// Appears in the stand-in bundle's index.html.
 pub const TEST_BUNDLE_MARKER: &str = "wadesk test bundle";
 pub const POSTGRES_URL_VAR: &str = "WADESK_TEST_POSTGRES_URL";
+/// Set on CI machines.
+pub const CI_VAR: &str = "CI";
+
+/// Whether the tests run under CI: `CI` is set and not empty (nor `false` or `0`, as xtask reads it).
+pub fn under_ci() -> bool {
+    std::env::var(CI_VAR).is_ok_and(|value| !value.is_empty() && value != "false" && value != "0")
+}
+
+/// The PostgreSQL server the tests make their databases on, from `WADESK_TEST_POSTGRES_URL`.
+/// Unset (or blank): `None` with a note on stderr, so a developer without PostgreSQL runs the
+/// SQLite halves; under CI it panics instead, so the PostgreSQL halves fail rather than pass
+/// without running (`cargo xtask test` always sets the variable).
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var(POSTGRES_URL_VAR).ok().filter(|url| !url.trim().is_empty());
+    if url.is_none() {
+        if under_ci() {
+            panic!(
+                "{POSTGRES_URL_VAR} is not set, and {CI_VAR} is: under CI the PostgreSQL tests must run, not be skipped. \
+                 Run `cargo xtask test` (it starts PostgreSQL and sets the variable), or set \
+                 {POSTGRES_URL_VAR}=postgres://wadesk:wadesk@127.0.0.1:5432/postgres"
+            );
+        }
+        eprintln!("skipping PostgreSQL: {POSTGRES_URL_VAR} not set");
+    }
+    url
+}
 
 /// Which database a test server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,13 +156,14 @@ impl TestServer {
         TestServer::start(Store::Sqlite, default_settings).await.expect("SQLite always runs")
     }
 
-    /// A server on a fresh PostgreSQL database, or `None` when `WADESK_TEST_POSTGRES_URL` is unset.
+    /// A server on a fresh PostgreSQL database, or `None` when `WADESK_TEST_POSTGRES_URL` is unset
+    /// (a panic instead under CI: [`postgres_url`]).
     pub async fn postgres() -> Option<TestServer> {
         TestServer::start(Store::Postgres, default_settings).await
     }
 
     /// A server on `store` with `Settings::for_tests`, changed by `configure` before it starts.
-    /// `None` only for PostgreSQL when `WADESK_TEST_POSTGRES_URL` is unset.
+    /// `None` only for PostgreSQL when `WADESK_TEST_POSTGRES_URL` is unset (under CI that panics).
     pub async fn start(store: Store, configure: impl FnOnce(&mut Settings)) -> Option<TestServer> {
         let temp_dir = std::env::temp_dir().join(format!("wadesk-test-{}", random_hex()));
         let dist = temp_dir.join("dist");
@@ -294,10 +323,7 @@ struct PostgresDatabase {
 
 impl PostgresDatabase {
     async fn create() -> Option<PostgresDatabase> {
-        let Some(admin_url) = std::env::var(POSTGRES_URL_VAR).ok().filter(|url| !url.trim().is_empty()) else {
-            eprintln!("skipping PostgreSQL: {POSTGRES_URL_VAR} not set");
-            return None;
-        };
+        let admin_url = postgres_url()?;
         let name = format!("wadesk_test_{}", random_hex());
         let mut connection = sqlx::PgConnection::connect(&admin_url)
             .await
@@ -329,7 +355,8 @@ impl PostgresDatabase {
 
 /// One `#[tokio::test]` per store for each `async fn name(server[, configure]) { body }`:
 /// `name::sqlite` always runs; `name::postgres` returns early when `WADESK_TEST_POSTGRES_URL` is
-/// unset. `configure` is a closure over `&mut Settings`, applied before the server starts.
+/// unset, and fails then under CI ([`postgres_url`]). `configure` is a closure over
+/// `&mut Settings`, applied before the server starts.
 #[macro_export]
 macro_rules! both_stores {
     ($( $(#[$attribute:meta])* async fn $name:ident($server:ident $(, $configure:expr)?) $body:block )+) => {$(
