@@ -100,11 +100,16 @@ struct SandboxState {
     registered: HashMap<String, Instant>,
 }
 
+/// Where the sandbox reads the time to expire the codes it mints.
+/// The monotonic clock ([`Instant::now`]) unless a test gives another ([`SandboxUpstream::with_clock`]).
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
 /// The sandbox adapter. With a database it also plays back what WhatsApp does after each step
 /// (connecting a number, the coexistence sync, name reviews) as webhooks into that database.
 pub struct SandboxUpstream {
     state: Arc<Mutex<SandboxState>>,
     inbox: Option<WebhookInbox>,
+    clock: Clock,
 }
 
 impl Default for SandboxUpstream {
@@ -116,12 +121,21 @@ impl Default for SandboxUpstream {
 impl SandboxUpstream {
     /// The adapter alone (no follow-ups are played back).
     pub fn new() -> Self {
-        SandboxUpstream { state: Arc::default(), inbox: None }
+        SandboxUpstream { state: Arc::default(), inbox: None, clock: Arc::new(Instant::now) }
     }
 
     /// The adapter that plays WhatsApp's follow-ups back through the webhook path into `inbox`.
     pub fn with_inbox(inbox: WebhookInbox) -> Self {
-        SandboxUpstream { state: Arc::default(), inbox: Some(inbox) }
+        SandboxUpstream { inbox: Some(inbox), ..SandboxUpstream::new() }
+    }
+
+    /// The same adapter reading the time from `clock` (tests move a fake clock instead of waiting).
+    pub fn with_clock(self, clock: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
+        SandboxUpstream { clock: Arc::new(clock), ..self }
+    }
+
+    fn now(&self) -> Instant {
+        (self.clock)()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, SandboxState> {
@@ -134,7 +148,7 @@ impl SandboxUpstream {
         let mut bytes = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut bytes);
         let code = format!("sbx_{}", hex::encode(bytes));
-        let now = Instant::now();
+        let now = self.now();
         let mut state = self.state();
         state.codes.retain(|_, minted| minted.expires_at + Duration::from_secs(300) > now);
         state
@@ -205,6 +219,7 @@ impl Upstream for SandboxUpstream {
     }
 
     async fn exchange_code(&self, code: &str) -> UpstreamResult<Option<BusinessToken>> {
+        let now = self.now();
         let mut state = self.state();
         let Some(minted) = state.codes.get_mut(code) else {
             return Err(Self::refuse(Operation::ExchangeCode, 400, "100", "This authorization code is not valid"));
@@ -212,7 +227,7 @@ impl Upstream for SandboxUpstream {
         if minted.used {
             return Err(Self::refuse(Operation::ExchangeCode, 400, "100", "This authorization code has been used"));
         }
-        if Instant::now() >= minted.expires_at {
+        if now >= minted.expires_at {
             return Err(Self::refuse(
                 Operation::ExchangeCode,
                 400,
@@ -359,12 +374,76 @@ mod tests {
         assert!(unknown.to_string().contains("not valid"));
     }
 
+    /// A clock that stands still until the test moves it.
+    #[derive(Clone)]
+    struct FakeClock {
+        start: Instant,
+        elapsed: Arc<Mutex<Duration>>,
+    }
+
+    impl FakeClock {
+        fn new() -> FakeClock {
+            FakeClock { start: Instant::now(), elapsed: Arc::default() }
+        }
+
+        fn advance(&self, by: Duration) {
+            *self.elapsed.lock().unwrap() += by;
+        }
+
+        fn sandbox(&self) -> SandboxUpstream {
+            let clock = self.clone();
+            SandboxUpstream::new().with_clock(move || clock.start + *clock.elapsed.lock().unwrap())
+        }
+    }
+
+    async fn expired(sandbox: &SandboxUpstream, code: &str) -> bool {
+        match sandbox.exchange_code(code).await {
+            Ok(_) => false,
+            Err(error) if error.to_string().contains("has expired (codes live 30 seconds)") => true,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
     #[tokio::test]
-    async fn a_code_expires() {
-        let sandbox = SandboxUpstream::new();
-        let code = sandbox.mint_code(grant(), Duration::ZERO);
-        let expired = sandbox.exchange_code(&code).await.unwrap_err();
-        assert!(expired.to_string().contains("expired"), "{expired}");
+    async fn a_code_expires_after_30_seconds_on_the_sandbox_clock() {
+        let clock = FakeClock::new();
+        let sandbox = clock.sandbox();
+        let (first, second) = (sandbox.mint_code(grant(), CODE_LIFETIME), sandbox.mint_code(grant(), CODE_LIFETIME));
+        clock.advance(CODE_LIFETIME - Duration::from_millis(1));
+        assert!(!expired(&sandbox, &first).await, "a code is good until its 30 seconds are up");
+        clock.advance(Duration::from_millis(1));
+        assert!(expired(&sandbox, &second).await, "and expired at 30 seconds");
+        clock.advance(Duration::from_secs(3600));
+        assert!(expired(&sandbox, &second).await, "an expired code stays expired (until it is forgotten)");
+    }
+
+    #[tokio::test]
+    async fn a_shorter_lifetime_is_kept_and_a_longer_one_capped() {
+        let clock = FakeClock::new();
+        let sandbox = clock.sandbox();
+        let short = sandbox.mint_code(grant(), Duration::from_secs(1));
+        let (long, capped) = (sandbox.mint_code(grant(), Duration::from_secs(60)), sandbox.mint_code(grant(), Duration::from_secs(60)));
+        clock.advance(Duration::from_secs(1));
+        assert!(expired(&sandbox, &short).await);
+        clock.advance(CODE_LIFETIME - Duration::from_secs(2));
+        assert!(!expired(&sandbox, &long).await, "29 seconds in");
+        clock.advance(Duration::from_secs(1));
+        assert!(expired(&sandbox, &capped).await, "60 seconds asked for, 30 given");
+        // Zero: expired at once, with no time passing at all.
+        let zero = sandbox.mint_code(grant(), Duration::ZERO);
+        assert!(expired(&sandbox, &zero).await);
+    }
+
+    #[tokio::test]
+    async fn expired_codes_are_forgotten_five_minutes_later() {
+        let clock = FakeClock::new();
+        let sandbox = clock.sandbox();
+        let code = sandbox.mint_code(grant(), CODE_LIFETIME);
+        clock.advance(CODE_LIFETIME + Duration::from_secs(300));
+        // Minting prunes what expired 5 minutes ago or more.
+        sandbox.mint_code(grant(), CODE_LIFETIME);
+        let forgotten = sandbox.exchange_code(&code).await.unwrap_err();
+        assert!(forgotten.to_string().contains("not valid"), "{forgotten}");
     }
 
     #[tokio::test]
