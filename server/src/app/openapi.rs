@@ -35,6 +35,10 @@ pub fn reference_inlined_schemas(document: &mut Value) {
     for (owner, schema) in schemas.iter_mut() {
         replace_copies(schema, owner, &named, true);
     }
+    // Shared responses (`web::openapi::NotLoggedIn`) inline their body in each path too.
+    if let Some(paths) = document.pointer_mut("/paths") {
+        replace_copies(paths, "", &named, true);
+    }
 }
 
 fn replace_copies(value: &mut Value, owner: &str, named: &[(String, Value)], is_root: bool) {

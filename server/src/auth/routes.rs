@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use super::{accounts, session, validation, CurrentUser};
 use crate::web::error::{ok, ApiError, ApiResult};
 use crate::web::client_address::ClientConnection;
+use crate::web::openapi::NotLoggedIn;
 use crate::web::{ApiJson, ErrorEnvelope};
 use crate::state::AppState;
 
@@ -108,7 +109,7 @@ pub async fn logout(
     request_body(content = Empty, description = "`{}`; the body is not read"),
     responses(
         (status = 200, description = "The logged-in user", body = Envelope<SessionUser>),
-        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        NotLoggedIn,
     )
 )]
 pub async fn me(current_user: CurrentUser) -> ApiResult<SessionUser> {

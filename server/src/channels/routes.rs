@@ -15,6 +15,7 @@ use crate::webhooks;
 use api_types::validation;
 use crate::auth::CurrentUser;
 use crate::web::error::{ok, ApiError, ApiResult};
+use crate::web::openapi::{NotLoggedIn, UpstreamFailures};
 use crate::web::{ApiJson, ErrorEnvelope};
 use crate::state::AppState;
 
@@ -53,11 +54,10 @@ fn check_number_ref(request: &NumberRef) -> Result<(), ApiError> {
     responses(
         (status = 200, description = "The bound number (binding it again changes nothing)", body = Envelope<PhoneInfo>),
         (status = 400, description = "Invalid ids (code 40000, `fieldErrors`), or the upstream does not know them", body = ErrorEnvelope),
-        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        NotLoggedIn,
         (status = 403, description = "`accountName` is not the caller's account, or the caller is not an admin (code 40300)", body = ErrorEnvelope),
         (status = 409, description = "The WABA or number is bound to another account (code 40900)", body = ErrorEnvelope),
-        (status = 502, description = "The upstream refused or failed (code 50200); the message says which step", body = ErrorEnvelope),
-        (status = 504, description = "The upstream did not answer in time (code 50400)", body = ErrorEnvelope),
+        UpstreamFailures,
     )
 )]
 async fn bind(State(state): State<AppState>, user: CurrentUser, headers: HeaderMap, ApiJson(request): ApiJson<BindRequest>) -> ApiResult<PhoneInfo> {
@@ -93,7 +93,7 @@ fn is_operator_key(state: &AppState, presented: &[u8]) -> bool {
     responses(
         (status = 200, description = "The WABA's numbers", body = Envelope<Vec<PhoneInfo>>),
         (status = 400, description = "A field is missing or invalid (code 40000, `fieldErrors`)", body = ErrorEnvelope),
-        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        NotLoggedIn,
         (status = 403, description = "`accountName` is not the caller's account (code 40300)", body = ErrorEnvelope),
         (status = 404, description = "No such WABA in the caller's account (code 40400)", body = ErrorEnvelope),
     )
@@ -111,7 +111,7 @@ async fn phone_info(State(state): State<AppState>, user: CurrentUser, ApiJson(re
     responses(
         (status = 200, description = "The caller's WABAs", body = Envelope<Vec<WabaInfo>>),
         (status = 400, description = "`accountName` is missing (code 40000, `fieldErrors`)", body = ErrorEnvelope),
-        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        NotLoggedIn,
         (status = 403, description = "`accountName` is not the caller's account (code 40300)", body = ErrorEnvelope),
     )
 )]
@@ -129,7 +129,7 @@ async fn waba_info(State(state): State<AppState>, user: CurrentUser, ApiJson(req
     responses(
         (status = 200, description = "What was bound; completing again is harmless (`alreadyBound`)", body = Envelope<SignupCompleteResponse>),
         (status = 400, description = "Invalid fields (code 40000, `fieldErrors`)", body = ErrorEnvelope),
-        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        NotLoggedIn,
         (status = 403, description = "The caller is not an admin (code 40300)", body = ErrorEnvelope),
         (status = 409, description = "The WABA or number is bound to another account (code 40900)", body = ErrorEnvelope),
         (status = 429, description = "The registration limit (10 per number in 72 h) is reached (code 42900)", body = ErrorEnvelope),
@@ -155,7 +155,7 @@ async fn signup_complete(
     responses(
         (status = 200, description = "Every number of the caller's account", body = Envelope<Vec<NumberDetails>>),
         (status = 400, description = "The body is not a JSON object (code 40000)", body = ErrorEnvelope),
-        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        NotLoggedIn,
     )
 )]
 async fn list_numbers(State(state): State<AppState>, user: CurrentUser, ApiJson(_request): ApiJson<Empty>) -> ApiResult<Vec<NumberDetails>> {
@@ -171,7 +171,7 @@ async fn list_numbers(State(state): State<AppState>, user: CurrentUser, ApiJson(
     responses(
         (status = 200, description = "The number", body = Envelope<NumberDetails>),
         (status = 400, description = "`phoneNumberId` is missing or not an id (code 40000, `fieldErrors`)", body = ErrorEnvelope),
-        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        NotLoggedIn,
         (status = 404, description = "Not a number of this account (code 40400)", body = ErrorEnvelope),
     )
 )]
@@ -191,7 +191,7 @@ async fn get_number(State(state): State<AppState>, user: CurrentUser, ApiJson(re
     responses(
         (status = 200, description = "The number after the attempt", body = Envelope<NumberDetails>),
         (status = 400, description = "`phoneNumberId` is missing or not an id (code 40000, `fieldErrors`)", body = ErrorEnvelope),
-        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        NotLoggedIn,
         (status = 403, description = "The caller is not an admin (code 40300)", body = ErrorEnvelope),
         (status = 404, description = "Not a number of this account (code 40400)", body = ErrorEnvelope),
         (status = 409, description = "A coexistence number is never registered (code 40900)", body = ErrorEnvelope),
@@ -215,7 +215,7 @@ async fn retry_registration(State(state): State<AppState>, user: CurrentUser, Ap
     responses(
         (status = 200, description = "What was unbound", body = Envelope<RemovedNumber>),
         (status = 400, description = "`phoneNumberId` is missing or not an id (code 40000, `fieldErrors`)", body = ErrorEnvelope),
-        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        NotLoggedIn,
         (status = 403, description = "The caller is not an admin (code 40300)", body = ErrorEnvelope),
         (status = 404, description = "Not a number of this account (code 40400)", body = ErrorEnvelope),
     )
@@ -235,7 +235,7 @@ async fn remove_number(State(state): State<AppState>, user: CurrentUser, ApiJson
     responses(
         (status = 200, description = "The number; `verifiedName` changes when Meta approves", body = Envelope<NumberDetails>),
         (status = 400, description = "The id is invalid, or the name is empty, shorter than 3 or longer than 150 characters, has no letter or digit, holds a web address or a line break (code 40000, `fieldErrors`)", body = ErrorEnvelope),
-        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        NotLoggedIn,
         (status = 403, description = "The caller is not an admin (code 40300)", body = ErrorEnvelope),
         (status = 404, description = "Not a number of this account (code 40400)", body = ErrorEnvelope),
         (status = 502, description = "The upstream refused the new name (code 50200)", body = ErrorEnvelope),
@@ -266,7 +266,7 @@ async fn update_profile(
     responses(
         (status = 200, description = "The callback URL and this account's verify token", body = Envelope<WebhookSettings>),
         (status = 400, description = "The body is not a JSON object (code 40000)", body = ErrorEnvelope),
-        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        NotLoggedIn,
         (status = 403, description = "The caller is not an admin (code 40300)", body = ErrorEnvelope),
     )
 )]

@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use super::simulator;
 use crate::auth::CurrentUser;
 use crate::web::error::{ok, ApiError, ApiResult};
+use crate::web::openapi::NotLoggedIn;
 use crate::web::{ApiJson, ErrorEnvelope};
 use crate::state::AppState;
 use crate::channels::numbers;
@@ -29,7 +30,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
     responses(
         (status = 200, description = "The number after the simulated webhook was applied", body = api_types::Envelope<NumberDetails>),
         (status = 400, description = "`phoneNumberId` or `event` is missing or unknown (code 40000, `fieldErrors`)", body = ErrorEnvelope),
-        (status = 401, description = "Not logged in (code 40100)", body = ErrorEnvelope),
+        NotLoggedIn,
         (status = 403, description = "Not an admin (code 40300)", body = ErrorEnvelope),
         (status = 404, description = "Not in sandbox mode, or not a number of this account (code 40400)", body = ErrorEnvelope),
     )

@@ -29,3 +29,23 @@ fn error_code_schema() -> utoipa::openapi::schema::Object {
         .build()
 }
 
+
+/// The failures many routes share, described once: use them in a route's `responses(...)` next
+/// to the route's own (`responses((status = 200, ...), NotLoggedIn, UpstreamFailures)`).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Only described.
+pub enum NotLoggedIn {
+    /// No session cookie, or it expired or was revoked (code 40100).
+    #[response(status = 401, description = "Not logged in, or the session ended (code 40100)")]
+    NotLoggedIn(#[to_schema] ErrorEnvelope),
+}
+
+/// The upstream (Meta, YCloud) refused, failed or did not answer.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Only described.
+pub enum UpstreamFailures {
+    #[response(status = 502, description = "The upstream refused or failed (code 50200); the message says which step")]
+    Failed(#[to_schema] ErrorEnvelope),
+    #[response(status = 504, description = "The upstream did not answer in time (code 50400)")]
+    TimedOut(#[to_schema] ErrorEnvelope),
+}

@@ -110,8 +110,16 @@ both_stores! {
             assert_eq!(headers["x-content-type-options"], "nosniff");
             assert_eq!(headers["referrer-policy"], "strict-origin-when-cross-origin");
             assert_eq!(headers["x-frame-options"], "SAMEORIGIN");
-            assert_eq!(headers["content-security-policy"], "frame-ancestors 'self'");
         }
+        assert_eq!(api.headers["content-security-policy"], "frame-ancestors 'self'");
+        // Pages get the whole policy, with a nonce of their own on every answer.
+        let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        for directive in ["default-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'self'", "'nonce-"] {
+            assert!(policy.contains(directive), "{directive} in {policy}");
+        }
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        let again = server.client.get(format!("{}/numbers", server.url)).send().await.unwrap();
+        assert_ne!(again.headers()["content-security-policy"].to_str().unwrap(), policy, "a fresh nonce per answer");
     }
 
     async fn config_json_is_public_settings_only(server, |settings| {
