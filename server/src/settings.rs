@@ -138,6 +138,11 @@ pub struct Settings {
     #[arg(long, env = "WADESK_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// Who may frame the console (the CSP `frame-ancestors`), comma separated: `'self'` when
+    /// empty; a partner embedding it lists its origin, `https://partner.example`.
+    #[arg(long, env = "WADESK_FRAME_ANCESTORS", value_delimiter = ',')]
+    pub frame_ancestors: Vec<String>,
+
     /// Platform operator keys, comma separated: a partner's backend that provisions accounts
     /// sends one as `X-Wadesk-Operator-Key` to bind a WABA by hand (seed 003) without the WABA's
     /// own token. Keep them secret; each at least 24 characters.
@@ -178,6 +183,12 @@ impl Settings {
             return Err(format!("--base-path must look like /console, not {:?}", self.base_path));
         }
         self.base_path = base;
+        if self.operator_keys.iter().any(|key| key.trim().chars().count() < 24) {
+            return Err("--operator-keys: each key must be at least 24 characters (they grant binding any WABA)".to_owned());
+        }
+        if let Some(bad) = self.frame_ancestors.iter().find(|source| source.is_empty() || source.contains([' ', ';', ',', '"'])) {
+            return Err(format!("--frame-ancestors: {bad:?} is not a CSP source such as https://partner.example or 'self'"));
+        }
         if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://"))
         {

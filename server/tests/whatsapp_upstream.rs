@@ -318,6 +318,9 @@ mod common;
 
 use common::{Store, TestServer};
 
+/// The platform operator key the live YCloud server is configured with.
+const OPERATOR_KEY: &str = "operator-key-for-the-tests-0123456789";
+
 /// A Graph API that knows one WABA with two numbers; the second one's registration is refused.
 fn live_graph(request: &Recorded) -> Answer {
     match (request.method.as_str(), request.path.as_str()) {
@@ -325,7 +328,9 @@ fn live_graph(request: &Recorded) -> Answer {
         ("GET", "/v23.0/1000000000000001") => answer(200, json!({"id": "1000000000000001", "name": "Live Shop", "account_review_status": "APPROVED"})),
         ("GET", "/v23.0/2000000000000001") | ("GET", "/v23.0/2000000000000002") => {
             let id = request.path.rsplit('/').next().unwrap();
-            answer(200, json!({"id": id, "display_phone_number": "+1 555-0199", "verified_name": "Live Shop",
+            // Each number has a display number of its own, as on WhatsApp.
+            let display = if id.ends_with('1') { "+1 555-0199" } else { "+1 555-0198" };
+            answer(200, json!({"id": id, "display_phone_number": display, "verified_name": "Live Shop",
                 "status": "CONNECTED", "quality_rating": "GREEN", "messaging_limit_tier": "TIER_2K"}))
         }
         ("POST", "/v23.0/2000000000000002/register") => answer(400, json!({"error": {"message": "(#133016) Account register deregister rate limit exceeded",
@@ -401,19 +406,31 @@ async fn whatsapp_live_ycloud_bind_names_unknown_ids() {
         settings.upstream_url = Some(url);
         settings.secret_key = Some("a live secret key for tests".to_owned());
         settings.ycloud_api_key = Some("yc-live-key".to_owned());
+        settings.operator_keys = vec![OPERATOR_KEY.to_owned()];
     })
     .await
     .unwrap();
     let admin = server.admin_client().await;
     let bind = |waba: &str, phone: &str| json!({"accountName": "wadesk", "wabaId": waba, "phoneNumberId": phone});
+    let as_operator = async |key: &str, body: &Value| {
+        let request = admin.post(server.api_url("/whatsapp/account/bind")).header("x-wadesk-operator-key", key).json(body);
+        common::Reply::read(request.send().await.unwrap()).await
+    };
 
-    let unknown_waba = server.post_as(&admin, "/whatsapp/account/bind", &bind("1000000000000009", "2000000000000001")).await;
+    // A WABA this account never connected: without a token or an operator key it cannot be
+    // claimed, however visible it is to the BSP's YCloud key; a wrong key is refused too.
+    let unproven = server.post_as(&admin, "/whatsapp/account/bind", &bind("1000000000000001", "2000000000000001")).await;
+    unproven.assert_error(403, ErrorCode::Forbidden);
+    let wrong_key = as_operator("not-the-operator-key-at-all", &bind("1000000000000001", "2000000000000001")).await;
+    wrong_key.assert_error(403, ErrorCode::Forbidden);
+
+    let unknown_waba = as_operator(OPERATOR_KEY, &bind("1000000000000009", "2000000000000001")).await;
     unknown_waba.assert_error(400, ErrorCode::Validation);
     assert_eq!(unknown_waba.field_errors(), [("wabaId".to_owned(), "not_found".to_owned())]);
-    let unknown_number = server.post_as(&admin, "/whatsapp/account/bind", &bind("1000000000000001", "2000000000000009")).await;
+    let unknown_number = as_operator(OPERATOR_KEY, &bind("1000000000000001", "2000000000000009")).await;
     assert_eq!(unknown_number.field_errors(), [("phoneNumberId".to_owned(), "not_found".to_owned())]);
 
-    let bound = server.post_as(&admin, "/whatsapp/account/bind", &bind("1000000000000001", "2000000000000001")).await;
+    let bound = as_operator(OPERATOR_KEY, &bind("1000000000000001", "2000000000000001")).await;
     let bound = bound.data();
     assert_eq!(bound["status"], "CONNECTED", "live numbers keep the status the provider reports");
     assert_eq!(bound["displayPhoneNumber"], "+1 555-0100");
@@ -607,4 +624,58 @@ async fn whatsapp_live_answers_about_other_ids_bind_the_requested_ones_sqlite() 
 #[tokio::test]
 async fn whatsapp_live_answers_about_other_ids_bind_the_requested_ones_postgres() {
     answers_about_other_ids_bind_the_requested_ones(Store::Postgres).await;
+}
+
+/// A Graph API where only the WABA owner's own token can read WABA 1000000000000001.
+fn owner_only_graph(request: &Recorded) -> Answer {
+    let owner = request.headers.get("authorization").and_then(|value| value.to_str().ok()) == Some("Bearer EAAG-waba-owner");
+    match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/v23.0/1000000000000001") if owner => {
+            answer(200, json!({"id": "1000000000000001", "name": "Owner Shop", "account_review_status": "APPROVED"}))
+        }
+        ("GET", "/v23.0/2000000000000001") if owner => answer(200, json!({"id": "2000000000000001", "display_phone_number": "+1 555-0150",
+            "verified_name": "Owner Shop", "status": "CONNECTED", "quality_rating": "GREEN", "messaging_limit_tier": "TIER_1K"})),
+        ("GET", _) => answer(400, json!({"error": {"message": "Unsupported get request. Object does not exist or missing permissions",
+            "type": "GraphMethodException", "code": 100}})),
+        _ => answer(200, json!({"success": true})),
+    }
+}
+
+/// Live Meta, bound by hand: the WABA's own access token shows control and is checked with Meta;
+/// a token that cannot read the WABA is a field error, and nothing is bound.
+#[tokio::test]
+async fn whatsapp_live_meta_bind_by_hand_needs_the_wabas_own_token() {
+    let graph = FakeUpstream::start(owner_only_graph).await;
+    let graph_url = graph.url.clone();
+    let server = TestServer::start(Store::Sqlite, |settings| {
+        settings.mode = wadesk_server::Mode::Live;
+        settings.upstream = wadesk_server::settings::UpstreamKind::Meta;
+        settings.upstream_url = Some(graph_url);
+        settings.secret_key = Some("a live secret key for tests".to_owned());
+        settings.meta_app_id = "app-live".to_owned();
+        settings.meta_app_secret = Some("live-app-secret".to_owned());
+    })
+    .await
+    .unwrap();
+    let admin = server.admin_client().await;
+    let bind = |token: Option<&str>| {
+        let mut body = json!({"accountName": "wadesk", "wabaId": "1000000000000001", "phoneNumberId": "2000000000000001"});
+        if let Some(token) = token {
+            body["accessToken"] = json!(token);
+        }
+        body
+    };
+    server.post_as(&admin, "/whatsapp/account/bind", &bind(None)).await.assert_error(403, ErrorCode::Forbidden);
+    let stranger = server.post_as(&admin, "/whatsapp/account/bind", &bind(Some("EAAG-someone-else"))).await;
+    stranger.assert_error(400, ErrorCode::Validation);
+    assert_eq!(stranger.field_errors(), [("accessToken".to_owned(), "invalid".to_owned())]);
+    let listed = server.post_as(&admin, "/whatsapp/numbers/list", &json!({})).await;
+    assert_eq!(listed.data(), &json!([]), "nothing bound");
+
+    let bound = server.post_as(&admin, "/whatsapp/account/bind", &bind(Some("EAAG-waba-owner"))).await;
+    assert_eq!(bound.data()["displayPhoneNumber"], "+1 555-0150", "{}", bound.body);
+    assert_eq!(bound.data()["status"], "CONNECTED");
+    // The token is kept (sealed) for the WABA's later calls: a retry reads the number with it.
+    let requests = graph.requests();
+    assert!(requests.iter().filter(|request| request.method == "GET").all(|request| request.headers.contains_key("authorization")));
 }

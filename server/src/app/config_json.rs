@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::auth::session::came_over_https;
+use crate::web::client_address::ClientConnection;
 use crate::settings::Mode;
 use crate::state::AppState;
 
@@ -15,12 +15,12 @@ use crate::state::AppState;
 const SANDBOX_APP_ID: &str = "sandbox-app";
 const SANDBOX_CONFIG_ID: &str = "sandbox-config";
 
-pub async fn config_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let config = runtime_config(&state, &headers);
+pub async fn config_json(State(state): State<AppState>, connection: ClientConnection, headers: HeaderMap) -> Response {
+    let config = runtime_config(&state, &headers, connection.https);
     ([(header::CACHE_CONTROL, "no-store")], Json(config)).into_response()
 }
 
-fn runtime_config(state: &AppState, headers: &HeaderMap) -> RuntimeConfig {
+fn runtime_config(state: &AppState, headers: &HeaderMap, https: bool) -> RuntimeConfig {
     let settings = &state.settings;
     let base = settings.base_path.as_str();
     let sandbox = settings.mode == Mode::Sandbox;
@@ -39,7 +39,7 @@ fn runtime_config(state: &AppState, headers: &HeaderMap) -> RuntimeConfig {
         graph_api_version: settings.graph_api_version.clone(),
         embedded_signup_version: settings.embedded_signup_version.clone(),
     };
-    let trusted_origins = if sandbox { own_origin(headers).into_iter().collect() } else { Vec::new() };
+    let trusted_origins = if sandbox { own_origin(headers, https).into_iter().collect() } else { Vec::new() };
     RuntimeConfig {
         api_base_url: base.to_owned(),
         sandbox,
@@ -51,13 +51,13 @@ fn runtime_config(state: &AppState, headers: &HeaderMap) -> RuntimeConfig {
 }
 
 /// `http(s)://<Host>` as the browser sees this server (the sandbox's popup posts from here).
-fn own_origin(headers: &HeaderMap) -> Option<String> {
+fn own_origin(headers: &HeaderMap, https: bool) -> Option<String> {
     let host = headers.get(header::HOST)?.to_str().ok()?;
     let plausible = !host.is_empty()
         && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
     if !plausible {
         return None;
     }
-    let scheme = if came_over_https(headers) { "https" } else { "http" };
+    let scheme = if https { "https" } else { "http" };
     Some(format!("{scheme}://{host}"))
 }

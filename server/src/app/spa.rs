@@ -11,9 +11,11 @@ use tower_http::services::ServeDir;
 
 use crate::settings::{Mode, Settings};
 use crate::state::AppState;
+use crate::web::client_address::ClientConnection;
 use crate::web::headers::{html_page, PagePolicy, FACEBOOK_FRAME_ORIGINS, FACEBOOK_SCRIPT_ORIGIN};
 
-pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
+pub async fn serve(State(state): State<AppState>, connection: ClientConnection, request: Request) -> Response {
+    let https = served_over_https(&state.settings) || connection.https;
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")], "Method not allowed").into_response();
     }
@@ -21,7 +23,7 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
     let index_file = dist.join("index.html");
     let index = match tokio::fs::read_to_string(&index_file).await {
         Ok(index) => index,
-        Err(_) => return bundle_not_built(&state),
+        Err(_) => return bundle_not_built(&state, https),
     };
     let path = request.uri().path();
     if path != "/" && path != "/index.html" {
@@ -40,7 +42,7 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
             Err(infallible) => match infallible {},
         }
     }
-    index_page(&state, index)
+    index_page(&state, index, https)
 }
 
 /// The policy every page of the console is served with (see `web::headers::PagePolicy`): in live
@@ -56,7 +58,8 @@ pub fn page_policy(settings: &Settings) -> PagePolicy {
     }
 }
 
-/// True when pages are served over https (the public URL says so).
+/// True when the public URL says pages are served over https (a trusted proxy's
+/// `X-Forwarded-Proto: https` says so per request).
 pub fn served_over_https(settings: &Settings) -> bool {
     settings.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
 }
@@ -64,19 +67,19 @@ pub fn served_over_https(settings: &Settings) -> bool {
 /// `index.html`, revalidated on every load so a new bundle is picked up at once (its assets have
 /// hashed names and may be cached), with the console's Content-Security-Policy. Under a base
 /// path, `<base href="/">` points at the base.
-fn index_page(state: &AppState, index: String) -> Response {
+fn index_page(state: &AppState, index: String, https: bool) -> Response {
     let base_path = &state.settings.base_path;
     let index = if base_path.is_empty() {
         index
     } else {
         index.replacen("<base href=\"/\"", &format!("<base href=\"{base_path}/\""), 1)
     };
-    let mut response = html_page(&index, &page_policy(&state.settings), served_over_https(&state.settings));
+    let mut response = html_page(&index, &page_policy(&state.settings), https);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
 
-fn bundle_not_built(state: &AppState) -> Response {
+fn bundle_not_built(state: &AppState, https: bool) -> Response {
     let dist = html_escape(&state.settings.dist.display().to_string());
     let page = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>wadesk: bundle not built</title></head>\n\
@@ -87,7 +90,7 @@ fn bundle_not_built(state: &AppState) -> Response {
          at the repository root, or point <code>--dist</code> / <code>WADESK_DIST</code> at a built bundle.</p>\n\
          </main></body></html>\n"
     );
-    let mut response = html_page(&page, &page_policy(&state.settings), served_over_https(&state.settings));
+    let mut response = html_page(&page, &page_policy(&state.settings), https);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

@@ -121,17 +121,6 @@ fn public_url_is_https(settings: &Settings) -> bool {
         .is_some_and(|url| url.scheme() == "https")
 }
 
-/// True when `X-Forwarded-Proto` says https, whoever sent it: anyone can, so this is not for
-/// security decisions (the session cookie uses [`secure_cookie`]; requests should prefer
-/// [`ClientConnection::https`], which believes trusted proxies only).
-pub fn came_over_https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(',').next())
-        .is_some_and(|first| first.trim().eq_ignore_ascii_case("https"))
-}
-
 /// `Set-Cookie` for a new session.
 pub fn cookie(token: &str, base_path: &str, secure: bool) -> HeaderValue {
     cookie_header(token, LIFETIME_SECONDS, base_path, secure)

@@ -82,7 +82,14 @@ async fn dialog(State(state): State<AppState>, Query(query): Query<DialogQuery>)
     if let Err(error) = sandbox_of(&state) {
         return error.into_response();
     }
-    no_store("text/html; charset=utf-8", dialog_html(&query.config_id, &query.feature_type, &query.opener_origin))
+    // Its own inline style and script carry the response's nonce; nothing injected runs.
+    let mut page = crate::web::headers::html_page(
+        &dialog_html(&query.config_id, &query.feature_type, &query.opener_origin),
+        &crate::web::headers::PagePolicy::default(),
+        false,
+    );
+    page.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    page
 }
 
 /// `POST {base}/sandbox/facebook/oauth/code`: what the tester picked in the popup.

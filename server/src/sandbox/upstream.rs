@@ -15,7 +15,7 @@ use rand::RngCore;
 use super::simulator::{self, SyncScript};
 use crate::webhooks::WebhookInbox;
 use crate::channels::upstream::{
-    BusinessToken, NameRequest, Operation, SyncKind, SyncRequest, Upstream, UpstreamError, UpstreamNumber, UpstreamResult,
+    BusinessToken, NameRequest, Operation, Outcome, SyncKind, SyncRequest, Upstream, UpstreamError, UpstreamNumber, UpstreamResult,
     UpstreamWaba,
 };
 
@@ -95,9 +95,8 @@ struct MintedCode {
 struct SandboxState {
     codes: HashMap<String, MintedCode>,
     history_declined: HashSet<String>,
-    /// Registered (or bound by hand, or app-synced) numbers, and when: a number reports PENDING
-    /// for [`simulator::CONNECT_AFTER`], then CONNECTED, as a test number does.
-    registered: HashMap<String, Instant>,
+    /// Registered (or bound by hand, or app-synced) numbers.
+    registered: HashSet<String>,
 }
 
 /// Where the sandbox reads the time to expire the codes it mints.
@@ -187,11 +186,9 @@ impl SandboxUpstream {
             .iter()
             .flat_map(|portfolio| portfolio.numbers.iter())
             .find(|number| number.id == phone_number_id);
-        let connected = self
-            .state()
-            .registered
-            .get(phone_number_id)
-            .is_some_and(|registered_at| registered_at.elapsed() >= simulator::CONNECT_AFTER);
+        // Registered at Meta means connected there; the console still shows PENDING until the
+        // simulated webhook-like follow-up connects it (see `after_registration`).
+        let connected = self.state().registered.contains(phone_number_id);
         let status = if connected { NumberStatus::Connected } else { NumberStatus::Pending };
         // The last four characters (not bytes: an id from elsewhere may be any text).
         let tail: String = phone_number_id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
@@ -279,13 +276,13 @@ impl Upstream for SandboxUpstream {
         if pin.len() != 6 || !pin.bytes().all(|byte| byte.is_ascii_digit()) {
             return Err(Self::refuse(Operation::Register, 400, "100", "The PIN must be 6 digits"));
         }
-        self.state().registered.entry(phone_number_id.to_owned()).or_insert_with(Instant::now);
+        self.state().registered.insert(phone_number_id.to_owned());
         Ok(())
     }
 
     async fn bind_coexistence(&self, _token: Option<&BusinessToken>, waba_id: &str, phone_number_id: &str) -> UpstreamResult<()> {
         Self::check_waba(waba_id, Operation::CoexistenceBind)?;
-        self.state().registered.entry(phone_number_id.to_owned()).or_insert_with(Instant::now);
+        self.state().registered.insert(phone_number_id.to_owned());
         Ok(())
     }
 
@@ -310,22 +307,30 @@ impl Upstream for SandboxUpstream {
         Self::check_waba(waba_id, Operation::UpdateDisplayName)
     }
 
+    /// The sandbox knows the display numbers of its own portfolios' numbers only; for any other
+    /// id it has nothing to say, so a display number typed at manual bind is taken.
+    fn knows_display_number(&self, phone_number_id: &str) -> bool {
+        PORTFOLIOS.iter().flat_map(|portfolio| portfolio.numbers.iter()).any(|number| number.id == phone_number_id)
+    }
+
     /// Sandbox tokens are the ones its code exchange minted; any of them controls any sandbox WABA.
     async fn token_controls_waba(&self, token: &BusinessToken, waba_id: &str) -> UpstreamResult<bool> {
         Self::check_waba(waba_id, Operation::GetWaba)?;
         Ok(token.0.starts_with("sandbox-token-"))
     }
 
-    fn after_registration(&self, phone_number_id: &str) {
-        // A number bound by hand counts as registered from now on, like a test number.
-        self.state().registered.entry(phone_number_id.to_owned()).or_insert_with(Instant::now);
+    /// Like a test number: PENDING first, CONNECTED a moment later (a bound-by-hand number counts
+    /// as registered from now on).
+    fn after_registration(&self, phone_number_id: &str) -> Outcome {
+        self.state().registered.insert(phone_number_id.to_owned());
         if let Some(inbox) = &self.inbox {
             simulator::connect_later(inbox.clone(), phone_number_id.to_owned());
         }
+        Outcome::Reported
     }
 
-    fn after_sync_request(&self, request: &SyncRequest) {
-        let Some(inbox) = &self.inbox else { return };
+    fn after_sync_request(&self, request: &SyncRequest) -> Outcome {
+        let Some(inbox) = &self.inbox else { return Outcome::Reported };
         simulator::connect_later(inbox.clone(), request.phone_number_id.clone());
         simulator::play_coexistence_sync(
             inbox.clone(),
@@ -336,6 +341,7 @@ impl Upstream for SandboxUpstream {
                 history_declined: self.history_declined(&request.phone_number_id),
             },
         );
+        Outcome::Reported
     }
 
     fn after_name_request(&self, request: &NameRequest) {

@@ -76,7 +76,7 @@ async fn bad_settings_stop_the_server_with_one_line() {
     let weak_admin = refused(&["--addr", "127.0.0.1:0", "--database-url", &temp_sqlite_url().1, "--admin-password", "short"]).await;
     assert!(weak_admin.contains("--admin-password"), "{weak_admin}");
 
-    if std::env::var(POSTGRES_URL_VAR).is_ok() {
+    if postgres_url().is_some() {
         let wrong_password = refused(&[
             "--addr", "127.0.0.1:0", "--database-url", "postgres://wadesk:wrong-password@127.0.0.1:5432/postgres",
         ])

@@ -2,7 +2,7 @@
 //! sandbox mode (its stand-in Facebook SDK and popup, `server/src/whatsapp/sandbox/facebook.rs`).
 
 use wadesk_e2e::{ensure, json, run, run_with, Browser, E2eResult, Setup, WindowHandle};
-use wadesk_server::whatsapp::webhooks::signature::meta_signature;
+use wadesk_server::webhooks::signature::meta_signature;
 
 /// The sandbox's first portfolio (Acme Trading) and its first number.
 const ACME_NUMBER: &str = "+1 555-0100";
