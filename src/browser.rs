@@ -96,3 +96,22 @@ pub fn reload_page() {
         let _ = window.location().reload();
     }
 }
+
+/// Copy text to the clipboard; false when the browser refuses (no permission, insecure origin).
+///
+/// `navigator.clipboard` is absent on insecure (plain HTTP) origins, so it is looked up and
+/// checked before use.
+pub fn copy_to_clipboard(text: &str) -> bool {
+    use wasm_bindgen::JsValue;
+    let Some(window) = web_sys::window() else { return false };
+    let clipboard = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("clipboard")).ok();
+    let write = clipboard
+        .as_ref()
+        .filter(|clipboard| clipboard.is_object())
+        .and_then(|clipboard| js_sys::Reflect::get(clipboard, &JsValue::from_str("writeText")).ok())
+        .and_then(|write| write.dyn_into::<js_sys::Function>().ok());
+    match (clipboard, write) {
+        (Some(clipboard), Some(write)) => write.call1(&clipboard, &JsValue::from_str(text)).is_ok(),
+        _ => false,
+    }
+}

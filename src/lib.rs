@@ -7,9 +7,9 @@ pub mod api;
 pub mod browser;
 pub mod components;
 pub mod config;
+pub mod embedded_signup;
 pub mod i18n;
 pub mod pages;
-pub mod signup;
 pub mod state;
 
 use api_types::RuntimeConfig;

@@ -3,13 +3,16 @@
 
 mod support;
 
-use api_types::RuntimeConfig;
+use api_types::{NumberStatus, RuntimeConfig};
 use leptos::prelude::*;
 use leptos_router::components::Router;
 use support::*;
 use wadesk::components::config_error::ConfigErrorView;
+use wadesk::components::form_error::FormError;
 use wadesk::components::language_switch::LanguageSwitch;
 use wadesk::components::not_built::NotBuiltYet;
+use wadesk::components::number::{NumberCard, NumberStatusBadge};
+use wadesk::components::submit_button::SubmitButton;
 use wadesk::config::ConfigError;
 use wadesk::i18n::{use_i18n, Language};
 use wadesk::pages::login::LoginPage;
@@ -134,4 +137,99 @@ async fn config_error_speaks_both_languages_and_offers_a_retry() {
     assert!(text.contains("The console cannot start") && text.contains("控制台无法启动"), "{text}");
     assert!(text.contains("HTTP 404"), "{text}");
     assert!(find(&root, "config-error-retry").is_some());
+}
+
+#[wasm_bindgen_test]
+async fn the_submit_button_is_busy_while_its_request_runs() {
+    let root = container();
+    let pending = RwSignal::new(false);
+    let allowed = RwSignal::new(true);
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        provide_test_context(RuntimeConfig::default(), Language::English, None);
+        view! {
+            <form>
+                <SubmitButton testid="submit" label_key="login.submit" pending_label_key="login.submitting" pending=pending allowed=allowed />
+            </form>
+        }
+    });
+    let button = wait_for(&root, "submit").await;
+    assert_eq!(button.get_attribute("type").as_deref(), Some("submit"));
+    assert_eq!(button.text_content().as_deref(), Some("Log in"));
+    assert_eq!(button.get_attribute("disabled"), None);
+    assert_eq!(button.get_attribute("aria-busy").as_deref(), Some("false"));
+
+    pending.set(true);
+    wait_for_text(&root, "submit", "Logging in…").await;
+    assert!(button.get_attribute("disabled").is_some(), "a second click cannot send the form again");
+    assert_eq!(button.get_attribute("aria-busy").as_deref(), Some("true"));
+
+    pending.set(false);
+    allowed.set(false);
+    wait_for_text(&root, "submit", "Log in").await;
+    assert!(button.get_attribute("disabled").is_some(), "not allowed: disabled even when idle");
+}
+
+#[wasm_bindgen_test]
+async fn the_form_error_shows_only_while_there_is_a_message() {
+    let root = container();
+    let message = RwSignal::new(None::<String>);
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        provide_test_context(RuntimeConfig::default(), Language::English, None);
+        view! { <FormError testid="form-error" message=message /> }
+    });
+    gloo_timers::future::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(find(&root, "form-error").is_none());
+    message.set(Some("The server said no.".into()));
+    let block = wait_for(&root, "form-error").await;
+    assert_eq!(block.get_attribute("role").as_deref(), Some("alert"));
+    wait_for_text(&root, "form-error", "The server said no.").await;
+    message.set(None);
+    eventually("the error to go", || find(&root, "form-error").is_none().then_some(())).await;
+}
+
+#[wasm_bindgen_test]
+async fn number_badges_speak_the_language_and_keep_the_raw_value() {
+    let root = container();
+    let status = RwSignal::new(NumberStatus::Flagged);
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        provide_test_context(RuntimeConfig::default(), Language::SimplifiedChinese, None);
+        view! { <NumberStatusBadge status=status /> }
+    });
+    let badge = wait_for(&root, "number-status").await;
+    wait_for_text(&root, "number-status", "已标记").await;
+    assert_eq!(badge.get_attribute("data-status").as_deref(), Some("FLAGGED"));
+    // A status WhatsApp adds later is shown as it came, not hidden.
+    status.set(NumberStatus::parse("SOMETHING_NEW"));
+    wait_for_text(&root, "number-status", "SOMETHING_NEW").await;
+    assert_eq!(badge.get_attribute("data-status").as_deref(), Some("SOMETHING_NEW"));
+}
+
+#[wasm_bindgen_test]
+async fn the_number_card_shows_the_number_and_what_the_page_adds() {
+    // Built from the wire format, as the server sends it.
+    let number: api_types::NumberDetails = serde_json::from_value(serde_json::json!({
+        "phoneNumberId": "phone-1", "wabaId": "waba-1", "wabaName": "Blue Bakery",
+        "displayPhoneNumber": "+1 555-0102", "verifiedName": "Blue Bakery", "status": "CONNECTED",
+        "disconnectReason": null, "qualityRating": "GREEN", "messageLimit": "TIER_2K", "origin": "cloud",
+        "registration": {"attemptsInWindow": 1, "limit": 10, "nextAttemptAt": null}, "sync": null,
+        "createdAt": 0, "updatedAt": 0
+    }))
+    .expect("a number in the wire format");
+    let root = container();
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        provide_test_context(RuntimeConfig::default(), Language::English, None);
+        view! {
+            <NumberCard number=number.clone()>
+                <p data-testid="card-extra">"extra"</p>
+            </NumberCard>
+        }
+    });
+    let card = wait_for(&root, "number-card").await;
+    wait_for_text(&root, "number-display", "+1 555-0102").await;
+    wait_for_text(&root, "number-verified-name", "Blue Bakery").await;
+    assert_eq!(find(&root, "number-status").unwrap().get_attribute("data-status").as_deref(), Some("CONNECTED"));
+    assert_eq!(find(&root, "number-quality").unwrap().get_attribute("data-quality").as_deref(), Some("GREEN"));
+    wait_for_text(&root, "number-quality", "High quality").await;
+    wait_for_text(&root, "number-limit", "2,000 customers / 24 h").await;
+    assert!(card.query_selector("[data-testid=\"card-extra\"]").unwrap().is_some(), "the page's part is inside the card");
 }

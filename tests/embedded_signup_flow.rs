@@ -1,4 +1,4 @@
-//! Pairing the login code with the session info (`wadesk::signup::flow`).
+//! Pairing the login code with the session info (`wadesk::embedded_signup::flow`).
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -6,8 +6,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use api_types::SignupFlow;
-use wadesk::signup::flow::{AttemptInProgress, CompleteSignup, SignupFailure, SignupFlowMachine, SignupOutcome};
-use wadesk::signup::session_info::{FinishKind, SessionInfoEvent, SignupErrorReport, SignupFinish};
+use wadesk::embedded_signup::flow::{AttemptInProgress, CompleteSignup, SignupFailure, SignupFlowMachine, SignupOutcome};
+use wadesk::embedded_signup::session_info::{FinishKind, SessionInfoEvent, SignupErrorReport, SignupFinish};
 
 fn finish(kind: FinishKind, waba: &str, phone: Option<&str>) -> SessionInfoEvent {
     SessionInfoEvent::Finished(SignupFinish {

@@ -1,4 +1,4 @@
-//! The `FB.login` and `FB.init` options per Embedded Signup version (`wadesk::signup::login_options`).
+//! The `FB.login` and `FB.init` options per Embedded Signup version (`wadesk::embedded_signup::login_options`).
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -7,7 +7,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use api_types::{FacebookConfig, SignupFlow};
 use serde_json::json;
-use wadesk::signup::login_options::{init_options, login_options, EmbeddedSignupVersion};
+use wadesk::embedded_signup::login_options::{init_options, login_options, EmbeddedSignupVersion};
 
 fn config(version: &str, solution: &str) -> FacebookConfig {
     FacebookConfig {

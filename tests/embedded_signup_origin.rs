@@ -1,4 +1,4 @@
-//! Which origins may post Embedded Signup session info (`wadesk::signup::origin`).
+//! Which origins may post Embedded Signup session info (`wadesk::embedded_signup::origin`).
 //!
 //! Runs in the browser with `cargo test -p wadesk --target wasm32-unknown-unknown`, and natively.
 
@@ -7,7 +7,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-use wadesk::signup::origin::{is_trusted_origin, Origin};
+use wadesk::embedded_signup::origin::{is_trusted_origin, Origin};
 
 fn no_extras() -> Vec<String> {
     Vec::new()

@@ -1,4 +1,4 @@
-//! The web-sys glue around the Facebook SDK (`wadesk::signup::facebook_sdk`), driven with a
+//! The web-sys glue around the Facebook SDK (`wadesk::embedded_signup::facebook_sdk`), driven with a
 //! stand-in `window.FB` and real `message` events.
 #![cfg(target_arch = "wasm32")]
 
@@ -6,8 +6,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use api_types::{FacebookConfig, SignupFlow};
-use wadesk::signup::facebook_sdk::{launch, listen_for_session_info};
-use wadesk::signup::session_info::SessionInfoEvent;
+use wadesk::embedded_signup::facebook_sdk::{launch, listen_for_session_info};
+use wadesk::embedded_signup::session_info::SessionInfoEvent;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 

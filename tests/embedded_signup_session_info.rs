@@ -1,11 +1,11 @@
-//! Parsing the popup's session-info messages (`wadesk::signup::session_info`).
+//! Parsing the popup's session-info messages (`wadesk::embedded_signup::session_info`).
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-use wadesk::signup::session_info::{
+use wadesk::embedded_signup::session_info::{
     parse_session_info, FinishKind, SessionInfoEvent, SessionInfoMessage, SignupErrorReport, SignupFinish,
 };
 

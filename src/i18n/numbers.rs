@@ -26,6 +26,7 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("numbers.status.rate_limited", "Rate limited", "速率受限"),
     ("numbers.status.disconnected", "Disconnected", "已断开"),
     ("numbers.status.unverified", "Unverified", "未验证"),
+    ("numbers.status.banned", "Banned", "已封禁"),
     ("numbers.disconnected.primary_inactivity",
         "WhatsApp disconnected this number because the WhatsApp Business app on the phone was not opened for about 14 days. Open the app on the phone, then connect the number again from Onboarding.",
         "由于手机上的 WhatsApp Business 应用约 14 天未被打开,WhatsApp 已断开此号码。请先在手机上打开该应用,再从接入向导重新连接此号码。"),

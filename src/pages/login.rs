@@ -7,7 +7,9 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{auth, describe_field_error, use_api, ApiError};
 use crate::components::auth_layout::AuthLayout;
+use crate::components::form_error::{form_error_text, FormError};
 use crate::components::form_field::FormField;
+use crate::components::submit_button::SubmitButton;
 use crate::config::use_config;
 use crate::i18n::use_i18n;
 use crate::pages::auth_form::{check_email, check_login_password, form_text};
@@ -26,16 +28,6 @@ pub fn leave_when_logged_in() {
             navigate(&next, leptos_router::NavigateOptions { replace: true, ..Default::default() });
         }
     });
-}
-
-/// The server's message for the form as a whole; field errors are shown beside their fields.
-pub fn form_error_text(error: &ApiError, i18n: crate::i18n::I18n) -> String {
-    match error {
-        ApiError::Validation { field_errors, .. } if !field_errors.is_empty() => {
-            i18n.t("error.check_fields").to_owned()
-        }
-        other => other.describe(i18n),
-    }
 }
 
 #[component]
@@ -102,25 +94,14 @@ pub fn LoginPage() -> impl IntoView {
                     value=password
                     error=field_error("password", password_problem)
                 />
-                {move || {
-                    failure()
-                        .map(|error| {
-                            view! {
-                                <div class="form-error" role="alert" data-testid="login-error">
-                                    {form_error_text(&error, i18n)}
-                                </div>
-                            }
-                        })
-                }}
-                <button
-                    type="submit"
-                    class="button button-primary button-block"
-                    data-testid="login-submit"
-                    disabled=move || login.pending().get()
-                    aria-busy=move || if login.pending().get() { "true" } else { "false" }
-                >
-                    {move || if login.pending().get() { i18n.t("login.submitting") } else { i18n.t("login.submit") }}
-                </button>
+                <FormError testid="login-error" message=Signal::derive(move || failure().map(|error| form_error_text(&error, i18n))) />
+                <SubmitButton
+                    testid="login-submit"
+                    label_key="login.submit"
+                    pending_label_key="login.submitting"
+                    pending=login.pending()
+                    full_width=true
+                />
             </form>
             <Show when=move || signup_enabled>
                 <p class="auth-switch">

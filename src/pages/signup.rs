@@ -6,11 +6,13 @@ use leptos_router::components::A;
 
 use crate::api::{auth, describe_field_error, use_api, ApiError};
 use crate::components::auth_layout::AuthLayout;
+use crate::components::form_error::{form_error_text, FormError};
 use crate::components::form_field::FormField;
+use crate::components::submit_button::SubmitButton;
 use crate::config::use_config;
 use crate::i18n::use_i18n;
 use crate::pages::auth_form::{check_account_name, check_email, check_new_password, check_person_name, form_text};
-use crate::pages::login::{form_error_text, leave_when_logged_in};
+use crate::pages::login::leave_when_logged_in;
 use crate::state::navigation::{app_href, LOGIN_PATH};
 use crate::state::session::use_session;
 
@@ -128,25 +130,14 @@ pub fn SignupPage() -> impl IntoView {
                     error=field_error(password)
                     hint=Signal::derive(move || form_text(i18n, "signup.password_hint"))
                 />
-                {move || {
-                    failure()
-                        .map(|error| {
-                            view! {
-                                <div class="form-error" role="alert" data-testid="signup-error">
-                                    {form_error_text(&error, i18n)}
-                                </div>
-                            }
-                        })
-                }}
-                <button
-                    type="submit"
-                    class="button button-primary button-block"
-                    data-testid="signup-submit"
-                    disabled=move || signup.pending().get()
-                    aria-busy=move || if signup.pending().get() { "true" } else { "false" }
-                >
-                    {move || if signup.pending().get() { i18n.t("signup.submitting") } else { i18n.t("signup.submit") }}
-                </button>
+                <FormError testid="signup-error" message=Signal::derive(move || failure().map(|error| form_error_text(&error, i18n))) />
+                <SubmitButton
+                    testid="signup-submit"
+                    label_key="signup.submit"
+                    pending_label_key="signup.submitting"
+                    pending=signup.pending()
+                    full_width=true
+                />
             </form>
         }
     };
@@ -157,9 +148,10 @@ pub fn SignupPage() -> impl IntoView {
                 when=move || signup_enabled
                 fallback=move || {
                     view! {
-                        <div class="form-error" role="alert" data-testid="signup-error">
-                            {i18n.text("error.signup_disabled")}
-                        </div>
+                        <FormError
+                            testid="signup-error"
+                            message=Signal::derive(move || Some(i18n.t("error.signup_disabled").to_owned()))
+                        />
                     }
                 }
             >

@@ -5,20 +5,19 @@
 //! badges in place without closing an open settings panel or dialog, and a failed refetch keeps
 //! the last list on screen under an error (never an empty list).
 
-pub mod parts;
 mod row;
 mod sandbox;
 
 use std::time::Duration;
 
-use api_types::{NumberDetails, WabaInfo};
+use api_types::{NumberDetails, WabaInfo, WabaStatus};
 use leptos::leptos_dom::helpers::set_interval_with_handle;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::{whatsapp, use_api, ApiClient, ApiError};
 use crate::components::page_title::use_page_title;
-use crate::i18n::use_i18n;
+use crate::i18n::{use_i18n, I18n};
 use crate::state::navigation::app_href;
 use crate::state::session::use_session;
 use row::NumberRow;
@@ -32,7 +31,7 @@ pub struct WabaGroup {
     pub waba_id: String,
     pub waba_name: String,
     /// `None` when the WABA is known only through its numbers.
-    pub waba_status: Option<String>,
+    pub waba_status: Option<WabaStatus>,
     pub phone_number_ids: Vec<String>,
 }
 
@@ -84,22 +83,25 @@ async fn load_overview(api: ApiClient, account_name: String) -> Result<NumbersOv
     Ok(NumbersOverview::build(wabas, numbers))
 }
 
-fn waba_status_key(status: &str) -> Option<&'static str> {
-    Some(match status {
-        "APPROVED" | "ACTIVE" | "VERIFIED" => "numbers.waba_status.approved",
-        "PENDING" | "IN_REVIEW" => "numbers.waba_status.pending",
-        "REJECTED" => "numbers.waba_status.rejected",
-        "DISABLED" | "BANNED" | "RESTRICTED" => "numbers.waba_status.disabled",
-        _ => return None,
-    })
+/// A WABA's review status in words; a value WhatsApp added after this version shows as sent.
+fn waba_status_text(i18n: I18n, status: &WabaStatus) -> String {
+    let key = match status {
+        WabaStatus::Approved => "numbers.waba_status.approved",
+        WabaStatus::Pending => "numbers.waba_status.pending",
+        WabaStatus::Rejected => "numbers.waba_status.rejected",
+        WabaStatus::Disabled => "numbers.waba_status.disabled",
+        WabaStatus::NotReported => "numbers.waba.status_unknown",
+        WabaStatus::Unknown(text) => return text.clone(),
+    };
+    i18n.t(key).to_owned()
 }
 
-fn waba_status_tone(status: &str) -> &'static str {
+fn waba_status_tone(status: &WabaStatus) -> &'static str {
     match status {
-        "APPROVED" | "ACTIVE" | "VERIFIED" => "good",
-        "PENDING" | "IN_REVIEW" => "warn",
-        "REJECTED" | "DISABLED" | "BANNED" | "RESTRICTED" => "bad",
-        _ => "muted",
+        WabaStatus::Approved => "good",
+        WabaStatus::Pending => "warn",
+        WabaStatus::Rejected | WabaStatus::Disabled => "bad",
+        WabaStatus::NotReported | WabaStatus::Unknown(_) => "muted",
     }
 }
 
@@ -235,12 +237,12 @@ fn WabaCard(waba_id: String) -> impl IntoView {
                     <p class="waba-id muted">{move || i18n.tf("numbers.waba.id", &[("id", &waba_id_text)])}</p>
                 </div>
                 <span
-                    class=move || format!("badge badge-{}", waba_status().as_deref().map(waba_status_tone).unwrap_or("muted"))
+                    class=move || format!("badge badge-{}", waba_status().as_ref().map(waba_status_tone).unwrap_or("muted"))
                     data-testid="waba-status"
-                    data-status=move || waba_status().unwrap_or_default()
+                    data-status=move || waba_status().map(|status| status.as_str().to_owned()).unwrap_or_default()
                 >
                     {move || match waba_status() {
-                        Some(status) => waba_status_key(&status).map(|key| i18n.t(key).to_owned()).unwrap_or(status),
+                        Some(status) => waba_status_text(i18n, &status),
                         None => i18n.t("numbers.waba.status_unknown").to_owned(),
                     }}
                 </span>

@@ -1,24 +1,30 @@
 //! One number on the Numbers page, with its actions: retry registration, remove (after a
 //! confirmation that says what to undo on Meta's side) and settings.
 
-use api_types::{NumberDetails, NumberOrigin, UpdateNumberProfileRequest};
+use api_types::{NumberDetails, NumberOrigin, NumberStatus, UpdateNumberProfileRequest};
 use leptos::prelude::*;
 use leptos_router::components::A;
+use wasm_bindgen::JsValue;
 
-use super::parts::{format_time, NumberFacts, WebhookSettingsBlock};
 use super::sandbox::SandboxSimulation;
 use super::NumbersPageState;
 use crate::api::{describe_field_error, whatsapp, use_api, ApiError};
+use crate::components::number::NumberFacts;
+use crate::components::submit_button::SubmitButton;
+use crate::components::webhook_settings::WebhookSettingsBlock;
 use crate::config::use_config;
 use crate::i18n::{use_i18n, I18n};
 use crate::state::navigation::app_href;
 
-fn origin_key(origin: NumberOrigin) -> &'static str {
-    match origin {
+/// How the number came to the account, in words.
+fn origin_text(i18n: I18n, origin: &NumberOrigin) -> String {
+    let key = match origin {
         NumberOrigin::Cloud => "numbers.origin.cloud",
         NumberOrigin::Coexistence => "numbers.origin.coexistence",
         NumberOrigin::Manual => "numbers.origin.manual",
-    }
+        NumberOrigin::Unknown(text) => return text.clone(),
+    };
+    i18n.t(key).to_owned()
 }
 
 /// Why WhatsApp disconnected the number, and what brings it back, in words.
@@ -30,6 +36,12 @@ fn disconnect_reason_text(i18n: I18n, reason: &str) -> String {
         _ => return i18n.tf("numbers.disconnected.other", &[("reason", reason)]),
     };
     i18n.t(key).to_owned()
+}
+
+/// A point in time (unix milliseconds) in the user's language.
+fn format_time(i18n: I18n, unix_ms: i64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(unix_ms as f64));
+    date.to_locale_string(i18n.language().code(), &JsValue::UNDEFINED).into()
 }
 
 /// The retry answer in words; a rate limit says when the next attempt is allowed.
@@ -50,6 +62,8 @@ fn retry_message(i18n: I18n, result: &Result<(), ApiError>, number: Option<&Numb
     }
 }
 
+/// One number of the list, keyed by its id: it reads its data from the page state, so a refresh
+/// updates it in place.
 #[component]
 pub fn NumberRow(phone_number_id: String) -> impl IntoView {
     let i18n = use_i18n();
@@ -101,7 +115,14 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
     let id_for_retry = phone_number_id.clone();
     let id_for_remove = phone_number_id.clone();
     let can_retry = move || {
-        number.with(|number| number.as_ref().is_some_and(|number| number.status != "CONNECTED" && number.status != "DISCONNECTED" && number.origin != NumberOrigin::Coexistence))
+        // Registering again cannot help a connected number, nor a disconnected one (its notice says
+        // what does), and coexistence numbers are linked, not registered.
+        number.with(|number| {
+            number.as_ref().is_some_and(|number| {
+                !matches!(number.status, NumberStatus::Connected | NumberStatus::Disconnected)
+                    && number.origin != NumberOrigin::Coexistence
+            })
+        })
     };
 
     move || {
@@ -116,7 +137,7 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
                 <div class="number-main">
                     <NumberFacts number=number_signal />
                     <div class="number-meta muted">
-                        <span>{move || i18n.t(origin_key(number_signal.with(|number| number.origin)))}</span>
+                        <span>{move || number_signal.with(|number| origin_text(i18n, &number.origin))}</span>
                         <span>
                             {move || number_signal.with(|number| i18n.tf("numbers.registration.attempts", &[
                                 ("used", &number.registration.attempts_in_window.to_string()),
@@ -297,9 +318,7 @@ fn NumberSettingsPanel(#[prop(into)] number: Signal<NumberDetails>) -> impl Into
                         aria-invalid=move || field_error().is_some().to_string()
                         bind:value=display_name
                     />
-                    <button type="submit" class="button button-primary" data-testid="number-display-name-save" disabled=move || save.pending().get()>
-                        {i18n.text("numbers.display_name.save")}
-                    </button>
+                    <SubmitButton testid="number-display-name-save" label_key="numbers.display_name.save" pending=save.pending() />
                 </div>
                 <p class="form-hint">{i18n.text("numbers.display_name.hint")}</p>
                 {move || field_error().map(|message| view! {

@@ -1,14 +1,16 @@
 //! The Embedded Signup controller of the onboarding page: the SDK's state, the running attempt
-//! and its progress, wired to the pure pairing machine in `crate::signup`.
+//! and its progress, wired to the pure pairing machine in `crate::embedded_signup`.
 
 use std::time::Duration;
 
-use api_types::{FacebookConfig, NumberDetails, SignupCompleteRequest, SignupFlow, SyncProgress, SyncState, WabaInfo};
+use api_types::{
+    FacebookConfig, NumberDetails, NumberStatus, SignupCompleteRequest, SignupFlow, SyncProgress, SyncState, WabaInfo,
+};
 use leptos::prelude::*;
 
 use crate::api::{whatsapp, ApiClient, ApiError};
-use crate::signup::facebook_sdk::{self, LOAD_TIMEOUT};
-use crate::signup::{AttemptId, CompleteSignup, SignupFailure, SignupFlowMachine, SignupOutcome};
+use crate::embedded_signup::facebook_sdk::{self, LOAD_TIMEOUT};
+use crate::embedded_signup::{AttemptId, CompleteSignup, SignupFailure, SignupFlowMachine, SignupOutcome};
 
 /// How long an authorization code may wait for the popup's session info (it lives ~30 s).
 const PAIRING_TIMEOUT: Duration = Duration::from_secs(20);
@@ -146,8 +148,8 @@ pub fn sync_finished(number: &NumberDetails) -> bool {
 
 /// Contacts and history both ended (completed, declined or failed).
 pub fn sync_finished_progress(sync: &SyncProgress) -> bool {
-    let ended = |state: SyncState| matches!(state, SyncState::Completed | SyncState::Declined | SyncState::Failed);
-    ended(sync.contacts) && ended(sync.history)
+    let ended = |state: &SyncState| matches!(state, SyncState::Completed | SyncState::Declined | SyncState::Failed);
+    ended(&sync.contacts) && ended(&sync.history)
 }
 
 /// Everything the onboarding page's signup part reads and does. `Copy`: handlers take it freely.
@@ -334,12 +336,12 @@ impl SignupController {
                 if controller.number.try_set(Some(latest.clone())).is_some() || !is_current() {
                     return; // the page is gone, or a new signup began
                 }
-                match latest.status.as_str() {
-                    "CONNECTED" => break,
-                    "PENDING" if js_sys::Date::now() - started < REGISTRATION_WATCH_LIMIT.as_millis() as f64 => {
+                match &latest.status {
+                    NumberStatus::Connected => break,
+                    NumberStatus::Pending if js_sys::Date::now() - started < REGISTRATION_WATCH_LIMIT.as_millis() as f64 => {
                         _ = controller.status.try_set(SignupStatus::Running { flow, step: SignupStep::Registering });
                     }
-                    "PENDING" => {
+                    NumberStatus::Pending => {
                         _ = controller.status.try_set(SignupStatus::Failed {
                             flow,
                             at: SignupStep::Registering,
@@ -353,7 +355,7 @@ impl SignupController {
                             at: SignupStep::Registering,
                             failure: FailureView {
                                 reason_key: "onboarding.error.registration_status",
-                                detail: Some(other.to_owned()),
+                                detail: Some(other.as_str().to_owned()),
                                 ..Default::default()
                             },
                         });

@@ -5,10 +5,12 @@ use api_types::{BindRequest, FieldError};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::{describe_field_error, whatsapp, use_api, ApiError};
+use crate::api::{describe_field_error, whatsapp, use_api};
+use crate::components::form_error::{form_error_text, FormError};
 use crate::components::form_field::FormField;
+use crate::components::submit_button::SubmitButton;
+use crate::components::webhook_settings::WebhookSettingsBlock;
 use crate::i18n::use_i18n;
-use crate::pages::numbers::parts::WebhookSettingsBlock;
 use crate::state::navigation::app_href;
 use crate::state::session::use_session;
 
@@ -73,6 +75,7 @@ pub fn ManualBindCard(
             waba_id: waba_id.get_untracked().trim().to_owned(),
             phone_number_id: phone_number_id.get_untracked().trim().to_owned(),
             phone_number: (!phone.is_empty()).then_some(phone),
+            access_token: None,
         });
     };
 
@@ -85,11 +88,7 @@ pub fn ManualBindCard(
                 .map(|error| describe_field_error(&error, i18n))
         })
     };
-    let general_error = move || {
-        server_error()
-            .filter(|error| !matches!(error, ApiError::Validation { field_errors, .. } if !field_errors.is_empty()))
-            .map(|error| error.describe(i18n))
-    };
+    let general_error = Signal::derive(move || server_error().map(|error| form_error_text(&error, i18n)));
     let succeeded = move || bind.value().with(|value| matches!(value, Some(Ok(()))));
 
     view! {
@@ -117,23 +116,20 @@ pub fn ManualBindCard(
                         hint_key="onboarding.bind.phone_number_hint"
                     />
                 </div>
-                {move || general_error().map(|message| view! {
-                    <p class="inline-error" role="alert" data-testid="bind-error">{message}</p>
-                })}
+                <FormError testid="bind-error" message=general_error />
                 <Show when=succeeded>
                     <p class="notice notice-good" data-testid="bind-success">
                         {i18n.text("onboarding.bind.success")} " "
                         <A href=app_href("/numbers") attr:data-testid="bind-go-numbers">{i18n.text("onboarding.go_numbers")}</A>
                     </p>
                 </Show>
-                <button
-                    type="submit"
-                    class="button button-primary"
-                    data-testid="bind-submit"
-                    disabled=move || bind.pending().get() || !allowed.get()
-                >
-                    {move || if bind.pending().get() { i18n.t("onboarding.bind.submitting") } else { i18n.t("onboarding.bind.submit") }}
-                </button>
+                <SubmitButton
+                    testid="bind-submit"
+                    label_key="onboarding.bind.submit"
+                    pending_label_key="onboarding.bind.submitting"
+                    pending=bind.pending()
+                    allowed=allowed
+                />
             </form>
             <details class="webhook-details" open=true>
                 <summary>{i18n.text("onboarding.bind.webhook_title")}</summary>
