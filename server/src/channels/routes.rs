@@ -15,6 +15,7 @@ use crate::webhooks;
 use api_types::validation;
 use crate::auth::CurrentUser;
 use crate::web::error::{ok, ApiError, ApiResult};
+use crate::web::client_address::ClientConnection;
 use crate::web::openapi::{NotLoggedIn, UpstreamFailures};
 use crate::web::{ApiJson, ErrorEnvelope};
 use crate::state::AppState;
@@ -273,16 +274,18 @@ async fn update_profile(
 async fn webhook_settings(
     State(state): State<AppState>,
     user: CurrentUser,
+    connection: ClientConnection,
     headers: HeaderMap,
     ApiJson(_request): ApiJson<Empty>,
 ) -> ApiResult<WebhookSettings> {
     user.require_admin()?;
     let verify_token = numbers::tenant(&state, &user).webhook_verify_token().await?;
-    ok(WebhookSettings { callback_url: callback_url(&state, &headers), verify_token })
+    ok(WebhookSettings { callback_url: callback_url(&state, &headers, connection.https), verify_token })
 }
 
 /// `settings.public_url` when set, else the address the caller reached us at, plus the base path.
-fn callback_url(state: &AppState, headers: &HeaderMap) -> String {
+/// The scheme is https only when a trusted proxy says so (`--trusted-proxies`).
+fn callback_url(state: &AppState, headers: &HeaderMap, https: bool) -> String {
     let base_path = &state.settings.base_path;
     if let Some(public) = state.settings.public_url.as_deref().filter(|url| !url.trim().is_empty()) {
         let public = public.trim().trim_end_matches('/');
@@ -297,9 +300,6 @@ fn callback_url(state: &AppState, headers: &HeaderMap) -> String {
         .or_else(|| header("host"))
         .filter(|host| !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')))
         .unwrap_or("localhost");
-    let scheme = match header("x-forwarded-proto").and_then(|protos| protos.split(',').next()).map(str::trim) {
-        Some("https") => "https",
-        _ => "http",
-    };
+    let scheme = if https { "https" } else { "http" };
     format!("{scheme}://{host}{base_path}{}", webhooks::META_PATH)
 }
