@@ -238,6 +238,40 @@ impl SyncState {
     }
 }
 
+vocabulary! {
+    /// What a quality webhook (`phone_number_quality_update` `event`) says happened.
+    QualityEvent {
+        /// Quality dropped: the number is flagged.
+        Flagged = "FLAGGED",
+        /// Quality recovered: the number is connected again.
+        Unflagged = "UNFLAGGED",
+        /// The messaging limit went up a tier.
+        Upgrade = "UPGRADE",
+        Downgrade = "DOWNGRADE",
+    }
+}
+
+impl QualityEvent {
+    /// The number status this event puts the number in, when it changes the status at all.
+    pub fn number_status(&self) -> Option<NumberStatus> {
+        match self {
+            QualityEvent::Flagged => Some(NumberStatus::Flagged),
+            QualityEvent::Unflagged => Some(NumberStatus::Connected),
+            QualityEvent::Upgrade | QualityEvent::Downgrade | QualityEvent::Unknown(_) => None,
+        }
+    }
+}
+
+vocabulary! {
+    /// Meta's review of a requested display name (`phone_number_name_update` `decision`).
+    NameDecision {
+        Approved = "APPROVED",
+        Rejected = "REJECTED",
+        /// Meta has not decided yet.
+        Deferred = "DEFERRED",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use crate::webhooks::events::HISTORY_DECLINED_CODE;
 use crate::channels::store::{self, NumberRow, TenantDb};
 use crate::webhooks::{self, Provider, WebhookInbox};
 use api_types::validation::only_digits;
-use api_types::NumberStatus;
+use api_types::{NameDecision, NumberStatus, QualityEvent};
 
 /// How long a test number stays PENDING after registration.
 pub const CONNECT_AFTER: Duration = Duration::from_millis(1200);
@@ -66,7 +66,7 @@ pub fn approve_name_later(inbox: WebhookInbox, waba_id: String, display_phone_nu
         tokio::time::sleep(Duration::from_millis(800)).await;
         let value = json!({
             "display_phone_number": only_digits(&display_phone_number),
-            "decision": "APPROVED",
+            "decision": NameDecision::Approved.as_str(),
             "requested_verified_name": requested_name,
             "rejection_reason": null,
             // Makes each delivery's body unique, as real ones are.
@@ -80,19 +80,19 @@ pub fn approve_name_later(inbox: WebhookInbox, waba_id: String, display_phone_nu
 pub fn simulated_event_payload(number: &NumberRow, event: api_types::SimulatedEvent) -> Value {
     use api_types::SimulatedEvent;
     let digits = only_digits(&number.display_phone_number);
-    let quality_update = |event: &str, limit: &str| {
-        json!({"display_phone_number": digits, "event": event, "current_limit": limit,
+    let quality_update = |event: QualityEvent, limit: &str| {
+        json!({"display_phone_number": digits, "event": event.as_str(), "current_limit": limit,
             "max_daily_conversations_per_business": limit, "sandbox_delivery_id": new_id()})
     };
     match event {
-        SimulatedEvent::Flagged => envelope(&number.waba_id, "phone_number_quality_update", quality_update("FLAGGED", number.messaging_limit.as_str())),
+        SimulatedEvent::Flagged => envelope(&number.waba_id, "phone_number_quality_update", quality_update(QualityEvent::Flagged, number.messaging_limit.as_str())),
         SimulatedEvent::Unflagged => {
-            envelope(&number.waba_id, "phone_number_quality_update", quality_update("UNFLAGGED", number.messaging_limit.as_str()))
+            envelope(&number.waba_id, "phone_number_quality_update", quality_update(QualityEvent::Unflagged, number.messaging_limit.as_str()))
         }
         SimulatedEvent::LimitRaised => envelope(
             &number.waba_id,
             "phone_number_quality_update",
-            quality_update("UPGRADE", number.messaging_limit.next_tier().as_str()),
+            quality_update(QualityEvent::Upgrade, number.messaging_limit.next_tier().as_str()),
         ),
         SimulatedEvent::Disconnected => envelope(
             &number.waba_id,

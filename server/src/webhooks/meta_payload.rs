@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::webhooks::events::{storable_text, ContactChange, NumberEvent, NumberKey, HISTORY_DECLINED_CODE};
 use api_types::validation::only_digits;
-use api_types::{MessagingLimit, NumberStatus, QualityRating};
+use api_types::{MessagingLimit, NameDecision, QualityEvent, QualityRating};
 
 /// The events in a Meta payload; `Err` says why the payload is not a Meta webhook at all.
 pub fn parse(payload: &Value) -> Result<Vec<NumberEvent>, String> {
@@ -112,11 +112,7 @@ fn read_ban(value: &Value, waba_id: Option<&str>, events: &mut Vec<NumberEvent>)
 fn read_quality_update(value: &Value, waba_id: Option<&str>, events: &mut Vec<NumberEvent>) {
     let Some(display) = string_at(value, "display_phone_number") else { return };
     // The quality event's own words, not a number status: FLAGGED flags it, UNFLAGGED connects it again.
-    let status = match value.get("event").and_then(Value::as_str) {
-        Some("FLAGGED") => Some(NumberStatus::Flagged),
-        Some("UNFLAGGED") => Some(NumberStatus::Connected),
-        _ => None,
-    };
+    let status = value.get("event").and_then(Value::as_str).and_then(|event| QualityEvent::parse(event).number_status());
     // Since 2025-10 the limit is per business portfolio; older payloads name it `current_limit`.
     let messaging_limit = string_at(value, "max_daily_conversations_per_business")
         .or_else(|| string_at(value, "current_limit"))
@@ -133,14 +129,14 @@ fn read_quality_update(value: &Value, waba_id: Option<&str>, events: &mut Vec<Nu
 
 fn read_name_update(value: &Value, waba_id: Option<&str>, events: &mut Vec<NumberEvent>) {
     let Some(display) = string_at(value, "display_phone_number") else { return };
-    let decision = value.get("decision").and_then(Value::as_str).unwrap_or("");
-    if decision != "APPROVED" && decision != "REJECTED" {
+    let decision = NameDecision::parse(value.get("decision").and_then(Value::as_str).unwrap_or(""));
+    if !matches!(decision, NameDecision::Approved | NameDecision::Rejected) {
         return;
     }
     events.push(NumberEvent::NameReviewed {
         waba_id: waba_id.map(str::to_owned),
         number: NumberKey::DisplayDigits(only_digits(&display)),
-        approved: decision == "APPROVED",
+        approved: decision == NameDecision::Approved,
         name: string_at(value, "requested_verified_name"),
     });
 }
@@ -331,7 +327,7 @@ mod tests {
                 number: NumberKey::DisplayDigits("15550100".to_owned()),
                 quality_rating: None,
                 messaging_limit: Some(MessagingLimit::Tier2K),
-                status: Some(NumberStatus::Flagged),
+                status: Some(api_types::NumberStatus::Flagged),
             }]
         );
         assert_eq!(parse(&envelope("messages", json!({"messages": []}))).unwrap(), vec![]);

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use api_types::{MessagingLimit, NumberStatus, QualityRating};
+use api_types::{MessagingLimit, NameDecision, NumberStatus, QualityRating};
 
 use crate::webhooks::events::{storable_text, NumberEvent, NumberKey};
 
@@ -33,12 +33,12 @@ pub fn parse(payload: &Value) -> Result<Vec<NumberEvent>, String> {
                 return Ok(events);
             }
             if kind == "whatsapp.phone_number.name_updated" {
-                if let Some(decision) = text(number, "decision") {
-                    if decision == "APPROVED" || decision == "REJECTED" {
+                if let Some(decision) = text(number, "decision").map(NameDecision::from) {
+                    if matches!(decision, NameDecision::Approved | NameDecision::Rejected) {
                         events.push(NumberEvent::NameReviewed {
                             waba_id: text(number, "wabaId"),
                             number: key.clone(),
-                            approved: decision == "APPROVED",
+                            approved: decision == NameDecision::Approved,
                             name: text(number, "requestedVerifiedName")
                                 .or_else(|| text(number, "newName"))
                                 .or_else(|| text(number, "verifiedName")),
