@@ -108,6 +108,10 @@ pub fn describe_field_error(error: &FieldError, i18n: I18n) -> String {
         "too_long" => "field.too_long",
         "too_short" => "field.too_short",
         "taken" => "field.taken",
+        "mismatch" => "field.mismatch",
+        "not_found" => "field.not_found",
+        "digits_only" => "field.digits_only",
+        "phone_number" => "field.phone_number",
         _ => return error.message.clone(),
     };
     i18n.t(key).to_owned()

@@ -1,7 +1,7 @@
 //! What the login and sign-up forms check before sending, with the same limits as the server
 //! (`api_types::limits`). Each check answers the i18n key of the problem, or `None`.
 
-use api_types::limits;
+use api_types::{limits, validation};
 
 use crate::i18n::I18n;
 
@@ -21,30 +21,15 @@ pub fn form_text(i18n: I18n, key: &str) -> String {
     )
 }
 
-fn char_count(text: &str) -> usize {
-    text.chars().count()
-}
+// The rules are the server's (`api_types::validation`); these only choose the words.
 
-/// An address with something on both sides of a single `@` and no spaces.
+/// An email address of the usual shape, as the server checks it.
 pub fn check_email(email: &str) -> Option<&'static str> {
-    let email = email.trim();
-    if email.is_empty() {
-        return Some("field.email_required");
-    }
-    if char_count(email) > limits::EMAIL_MAX_CHARS {
-        return Some("field.too_long");
-    }
-    let looks_like_address = match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@') && !email.contains(char::is_whitespace)
-        }
-        None => false,
-    };
-    if looks_like_address {
-        None
-    } else {
-        Some("field.email_invalid")
-    }
+    validation::email("email", email).err().map(|error| match error.code.as_str() {
+        "required" => "field.email_required",
+        "too_long" => "field.too_long",
+        _ => "field.email_invalid",
+    })
 }
 
 /// The login form only needs a password; its strength was checked when it was chosen.
@@ -57,43 +42,29 @@ pub fn check_login_password(password: &str) -> Option<&'static str> {
 }
 
 pub fn check_new_password(password: &str) -> Option<&'static str> {
-    let count = char_count(password);
-    if count == 0 {
-        Some("field.password_required")
-    } else if count < limits::PASSWORD_MIN_CHARS {
-        Some("field.password_too_short")
-    } else if count > limits::PASSWORD_MAX_CHARS {
-        Some("field.too_long")
-    } else {
-        None
-    }
+    validation::new_password("password", password).err().map(|error| match error.code.as_str() {
+        "required" => "field.password_required",
+        "too_short" => "field.password_too_short",
+        _ => "field.too_long",
+    })
 }
 
+/// The account name is also the API's `accountName`.
 pub fn check_account_name(account_name: &str) -> Option<&'static str> {
-    let count = char_count(account_name.trim());
-    if count == 0 {
-        Some("field.required")
-    } else if count < limits::ACCOUNT_NAME_MIN_CHARS {
-        Some("field.account_name_too_short")
-    } else if count > limits::ACCOUNT_NAME_MAX_CHARS {
-        Some("field.account_name_too_long")
-    } else if !account_name.trim().chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-        // The same rule as the server: the name is also the API's `accountName`.
-        Some("field.account_name_characters")
-    } else {
-        None
-    }
+    validation::account_name("accountName", account_name).err().map(|error| match error.code.as_str() {
+        "required" => "field.required",
+        "too_short" => "field.account_name_too_short",
+        "too_long" => "field.account_name_too_long",
+        _ => "field.account_name_characters",
+    })
 }
 
 pub fn check_person_name(name: &str) -> Option<&'static str> {
-    let count = char_count(name.trim());
-    if count == 0 {
-        Some("field.required")
-    } else if count > limits::NAME_MAX_CHARS {
-        Some("field.name_too_long")
-    } else {
-        None
-    }
+    validation::person_name("name", name).err().map(|error| match error.code.as_str() {
+        "required" => "field.required",
+        "too_long" => "field.name_too_long",
+        _ => "field.invalid",
+    })
 }
 
 /// The kebab-case form name of a request's JSON field (`accountName` -> `account-name`),

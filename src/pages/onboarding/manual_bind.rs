@@ -1,6 +1,7 @@
 //! Binding a WABA and number by hand (seed 003 `account/bind`), for businesses that created
 //! their assets in Meta Business Suite, with the webhook settings they must paste there.
 
+use api_types::validation;
 use api_types::{BindRequest, FieldError};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -14,24 +15,25 @@ use crate::i18n::use_i18n;
 use crate::state::navigation::app_href;
 use crate::state::session::use_session;
 
-/// Meta's ids are digits; letters, `-` and `_` are let through for other providers' ids. The
-/// server validates again; this only answers obvious mistakes before a round trip.
-fn check_id(field: &str, value: &str) -> Option<FieldError> {
-    let value = value.trim();
-    if value.is_empty() {
-        Some(FieldError::new(field, "required", "required"))
-    } else if value.len() > 64 || !value.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_') {
-        Some(FieldError::new(field, "invalid", "letters and digits only"))
-    } else {
-        None
+/// The same rules the server applies (`api_types::validation`), checked beside the field before a
+/// round trip: Meta's ids are digits, a phone number has 7 to 15 digits.
+fn check_fields(waba_id: &str, phone_number_id: &str, phone_number: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    validation::meta_id("wabaId", waba_id, &mut errors);
+    validation::meta_id("phoneNumberId", phone_number_id, &mut errors);
+    if !phone_number.trim().is_empty() {
+        validation::phone_number("phoneNumber", phone_number, &mut errors);
     }
-}
-
-fn check_phone_number(value: &str) -> Option<FieldError> {
-    let digits = value.chars().filter(char::is_ascii_digit).count();
-    let allowed = value.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'));
-    (!value.trim().is_empty() && (!allowed || !(6..=20).contains(&digits)))
-        .then(|| FieldError::new("phoneNumber", "invalid", "not a phone number"))
+    errors
+        .into_iter()
+        .map(|mut error| {
+            // The server's words for these two are more precise than a generic "invalid".
+            if error.code == "invalid" {
+                error.code = if error.field == "phoneNumber" { "phone_number" } else { "digits_only" }.to_owned();
+            }
+            error
+        })
+        .collect()
 }
 
 /// The manual bind card.
@@ -56,14 +58,7 @@ pub fn ManualBindCard(
 
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        let errors: Vec<FieldError> = [
-            check_id("wabaId", &waba_id.get_untracked()),
-            check_id("phoneNumberId", &phone_number_id.get_untracked()),
-            check_phone_number(&phone_number.get_untracked()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let errors = check_fields(&waba_id.get_untracked(), &phone_number_id.get_untracked(), &phone_number.get_untracked());
         local_errors.set(errors.clone());
         if !errors.is_empty() || bind.pending().get_untracked() {
             return;

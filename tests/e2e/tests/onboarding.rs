@@ -281,6 +281,20 @@ async fn binding_by_hand_checks_fields_and_adds_the_number() {
         app.wait_for_testid("field-error-wabaId").await?;
         app.wait_for_testid("field-error-phoneNumberId").await?;
 
+        // The form applies the server's rules: Meta's ids are digits, so letters are refused here.
+        app.fill("bind-waba-id", "waba-abc-123").await?;
+        app.fill("bind-phone-number-id", "2000000000000005").await?;
+        app.click("bind-submit").await?;
+        app.wait_for_testid("field-error-wabaId").await?;
+        ensure(!app.has_testid("field-error-phoneNumberId").await?, "a valid id has no error")?;
+        // A display number WhatsApp contradicts is refused beside the field, nothing is bound.
+        app.fill("bind-waba-id", "1000000000000003").await?;
+        app.fill("bind-phone-number", "+1 555 999 0000").await?;
+        app.click("bind-submit").await?;
+        app.wait_for_testid("field-error-phoneNumber").await?;
+        ensure(!app.has_testid("bind-success").await?, "nothing was bound")?;
+        app.fill("bind-phone-number", "").await?;
+
         app.fill("bind-waba-id", "1000000000000003").await?;
         app.fill("bind-phone-number-id", "2000000000000005").await?;
         app.click("bind-submit").await?;
