@@ -1,21 +1,25 @@
 //! The Numbers page: the account's WhatsApp business accounts and their numbers, kept live by
 //! refetching every few seconds, with registration retry, removal and per-number settings.
 //!
-//! Rows are keyed by number id and read the latest data from one signal, so a refetch updates
-//! badges in place without closing an open settings panel or dialog, and a failed refetch keeps
-//! the last list on screen under an error (never an empty list).
+//! The list is one `LocalResource` shown through `Transition` (the last answer stays on screen
+//! while the next one loads) and `ErrorBoundary` (a failed load shows an error with a retry,
+//! never an empty list). The rows sit outside the part that is rebuilt on every answer: keyed by
+//! id, each reads its number from [`NumbersPageState::overview`], so a refetch updates badges in
+//! place without closing an open settings panel or dialog, and a failed refetch keeps the last
+//! list on screen under the error.
 
 mod row;
 mod sandbox;
 
 use std::time::Duration;
 
-use api_types::{NumberDetails, WabaInfo, WabaStatus};
+use api_types::{NumberDetails, RemovedNumber, WabaInfo, WabaStatus};
+use leptos::error::Errors;
 use leptos::leptos_dom::helpers::set_interval_with_handle;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::{whatsapp, use_api, ApiClient, ApiError};
+use crate::api::{use_api, whatsapp, ApiClient, ApiError};
 use crate::components::page_title::use_page_title;
 use crate::i18n::{use_i18n, I18n};
 use crate::state::navigation::app_href;
@@ -105,18 +109,21 @@ fn waba_status_tone(status: &WabaStatus) -> &'static str {
     }
 }
 
-/// Shared by the rows: the latest data, and a way to ask for fresh data now.
-#[derive(Debug, Clone, Copy)]
+/// Shared by the rows: the latest list, and a way to ask for a fresh one now.
+#[derive(Clone, Copy)]
 pub struct NumbersPageState {
-    pub overview: RwSignal<Option<NumbersOverview>>,
-    refetch: Callback<()>,
+    /// The last list the server answered: `None` until the first one, and kept through a failed
+    /// refetch (the page says it is stale).
+    pub overview: Memo<Option<NumbersOverview>>,
+    numbers: LocalResource<Result<NumbersOverview, ApiError>>,
     /// What was removed last, with what the business must still do on Meta's side.
-    pub removed: RwSignal<Option<api_types::RemovedNumber>>,
+    pub removed: RwSignal<Option<RemovedNumber>>,
 }
 
 impl NumbersPageState {
+    /// Load the list again now (after a change), without waiting for the next refresh.
     pub fn refresh(&self) {
-        self.refetch.run(());
+        self.numbers.refetch();
     }
 }
 
@@ -129,31 +136,35 @@ pub fn NumbersPage() -> impl IntoView {
     let account_name = move || session.with_user(|user| user.map(|user| user.account_name.clone()).unwrap_or_default());
 
     let numbers = LocalResource::new(move || load_overview(api, account_name()));
-    let overview = RwSignal::new(None::<NumbersOverview>);
-    let load_error = RwSignal::new(None::<ApiError>);
-    Effect::new(move |_| match numbers.get() {
-        Some(Ok(fresh)) => {
-            load_error.set(None);
-            if overview.with_untracked(|current| current.as_ref() != Some(&fresh)) {
-                overview.set(Some(fresh));
-            }
-        }
-        Some(Err(error)) => load_error.set(Some(error)),
-        None => {}
-    });
     if let Ok(interval) = set_interval_with_handle(move || numbers.refetch(), REFRESH_INTERVAL) {
         on_cleanup(move || interval.clear());
     }
-    let state = NumbersPageState {
-        overview,
-        refetch: Callback::new(move |_| numbers.refetch()),
-        removed: RwSignal::new(None),
-    };
+    // A memo, so rows are only told about answers that differ from the one they show.
+    let overview = Memo::new(move |last: Option<&Option<NumbersOverview>>| {
+        numbers.with(|answer| match answer {
+            Some(Ok(fresh)) => Some(fresh.clone()),
+            _ => last.cloned().flatten(),
+        })
+    });
+    let state = NumbersPageState { overview, numbers, removed: RwSignal::new(None) };
     provide_context(state);
 
-    let group_ids = move || overview.with(|overview| {
-        overview.as_ref().map(|overview| overview.groups.iter().map(|group| group.waba_id.clone()).collect::<Vec<_>>()).unwrap_or_default()
-    });
+    let group_ids = move || {
+        overview.with(|overview| {
+            overview
+                .as_ref()
+                .map(|overview| overview.groups.iter().map(|group| group.waba_id.clone()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    };
+    let loading = move || {
+        view! {
+            <div class="loading-block" data-testid="numbers-loading">
+                <span class="spinner" aria-hidden="true"></span>
+                {i18n.text("numbers.loading")}
+            </div>
+        }
+    };
 
     view! {
         <section class="page numbers-page" data-testid="numbers-page">
@@ -166,17 +177,6 @@ pub fn NumbersPage() -> impl IntoView {
                     {i18n.text("numbers.connect")}
                 </A>
             </header>
-            {move || load_error.get().map(|error| view! {
-                <div class="notice notice-bad numbers-error" role="alert" data-testid="numbers-error">
-                    <span>
-                        {if overview.with(Option::is_some) { i18n.t("numbers.error.stale") } else { i18n.t("numbers.error.load") }}
-                        " " {error.describe(i18n)}
-                    </span>
-                    <button type="button" class="button button-small button-secondary" data-testid="numbers-retry" on:click=move |_| numbers.refetch()>
-                        {i18n.t("numbers.retry")}
-                    </button>
-                </div>
-            })}
             {move || state.removed.get().map(|removed| view! {
                 <div class="notice notice-info" role="status" data-testid="remove-done">
                     <p><strong>{i18n.tf("numbers.removed.title", &[("id", &removed.phone_number_id)])}</strong></p>
@@ -187,27 +187,70 @@ pub fn NumbersPage() -> impl IntoView {
                     </button>
                 </div>
             })}
-            <Show when=move || overview.with(Option::is_none) && load_error.with(Option::is_none)>
-                <div class="loading-block" data-testid="numbers-loading">
-                    <span class="spinner" aria-hidden="true"></span>
-                    {i18n.text("numbers.loading")}
+            <Transition fallback=loading>
+                <ErrorBoundary fallback=move |errors| view! { <NumbersLoadError errors=errors /> }>
+                    // Rebuilt on every answer: only what has no state of its own.
+                    {move || Suspend::new(async move {
+                        numbers.await.map(|overview| overview.is_empty().then(|| view! { <NoNumbersYet /> }))
+                    })}
+                </ErrorBoundary>
+                <div class="waba-list">
+                    <For each=group_ids key=|waba_id| waba_id.clone() let:waba_id>
+                        <WabaCard waba_id=waba_id />
+                    </For>
                 </div>
-            </Show>
-            <Show when=move || overview.with(|overview| overview.as_ref().is_some_and(NumbersOverview::is_empty))>
-                <div class="empty-state" data-testid="numbers-empty">
-                    <div class="empty-state-icon" aria-hidden="true">"☎"</div>
-                    <p class="empty-state-text">{i18n.text("numbers.empty")}</p>
-                    <A href=app_href("/onboarding") attr:class="button button-primary" attr:data-testid="numbers-empty-onboarding">
-                        {i18n.text("numbers.empty.action")}
-                    </A>
-                </div>
-            </Show>
-            <div class="waba-list">
-                <For each=group_ids key=|waba_id| waba_id.clone() let:waba_id>
-                    <WabaCard waba_id=waba_id />
-                </For>
-            </div>
+            </Transition>
         </section>
+    }
+}
+
+/// Why the list could not be loaded, with a retry. Above the last list when there is one.
+#[component]
+fn NumbersLoadError(
+    /// What the resource failed with (an [`ApiError`]).
+    errors: ArcRwSignal<Errors>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let state = expect_context::<NumbersPageState>();
+    let shows_rows = move || state.overview.with(|overview| overview.as_ref().is_some_and(|overview| !overview.is_empty()));
+    let reason = move || {
+        errors.with(|errors| {
+            errors
+                .iter()
+                .next()
+                .map(|(_, error)| match error.downcast_ref::<ApiError>() {
+                    Some(error) => error.describe(i18n),
+                    None => error.to_string(),
+                })
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <div class="notice notice-bad numbers-error" role="alert" data-testid="numbers-error">
+            <span>
+                {move || if shows_rows() { i18n.t("numbers.error.stale") } else { i18n.t("numbers.error.load") }}
+                " "
+                {reason}
+            </span>
+            <button type="button" class="button button-small button-secondary" data-testid="numbers-retry" on:click=move |_| state.refresh()>
+                {i18n.text("numbers.retry")}
+            </button>
+        </div>
+    }
+}
+
+/// The account has no WhatsApp business account yet: where to connect one.
+#[component]
+fn NoNumbersYet() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="empty-state" data-testid="numbers-empty">
+            <div class="empty-state-icon" aria-hidden="true">"☎"</div>
+            <p class="empty-state-text">{i18n.text("numbers.empty")}</p>
+            <A href=app_href("/onboarding") attr:class="button button-primary" attr:data-testid="numbers-empty-onboarding">
+                {i18n.text("numbers.empty.action")}
+            </A>
+        </div>
     }
 }
 
