@@ -1,11 +1,10 @@
 //! The pure rules of the shell, run in the browser: redirect safety, base paths, URLs,
-//! the API envelope and error mapping, form checks, and the i18n tables.
+//! the API envelope and error mapping, and form checks. The i18n checks are in `tests/i18n.rs`.
 #![cfg(target_arch = "wasm32")]
 
 use api_types::{FieldError, SessionUser};
 use wadesk::api::{api_root, api_url, decode_response, ApiError};
 use wadesk::browser::base_path_of_url;
-use wadesk::i18n::{all_rows, choose_language, has_key, lookup, Language};
 use wadesk::pages::auth_form::{
     check_account_name, check_email, check_login_password, check_new_password, check_person_name,
     form_name_of_json_field,
@@ -214,82 +213,4 @@ fn form_checks_use_the_server_limits() {
     assert_eq!(check_account_name(&"a".repeat(api_types::limits::ACCOUNT_NAME_MAX_CHARS + 1)), Some("field.account_name_too_long"));
     assert_eq!(check_person_name("   "), Some("field.required"));
     assert_eq!(form_name_of_json_field("accountName"), "account-name");
-}
-
-#[wasm_bindgen_test]
-fn every_i18n_row_is_unique_and_translated() {
-    let mut seen = std::collections::HashSet::new();
-    for (key, english, chinese) in all_rows() {
-        assert!(seen.insert(key), "duplicate i18n key {key}");
-        assert!(!english.trim().is_empty(), "{key} has no English text");
-        assert!(!chinese.trim().is_empty(), "{key} has no Chinese text");
-        let placeholders = |text: &str| {
-            let mut names: Vec<String> =
-                text.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned())).collect();
-            names.sort();
-            names
-        };
-        assert_eq!(placeholders(english), placeholders(chinese), "placeholders differ in {key}");
-    }
-    assert_eq!(lookup(Language::SimplifiedChinese, "nav.numbers"), "号码管理");
-}
-
-/// Every key the shell's code names (`"area.name"` literals) has a row, so no raw key ever shows.
-#[wasm_bindgen_test]
-fn every_key_the_shell_uses_exists() {
-    let sources = [
-        include_str!("../src/api/error.rs"),
-        include_str!("../src/components/app_frame.rs"),
-        include_str!("../src/components/auth_layout.rs"),
-        include_str!("../src/components/config_error.rs"),
-        include_str!("../src/components/language_switch.rs"),
-        include_str!("../src/components/not_built.rs"),
-        include_str!("../src/components/session_gate.rs"),
-        include_str!("../src/pages/auth_form.rs"),
-        include_str!("../src/pages/inbox.rs"),
-        include_str!("../src/pages/login.rs"),
-        include_str!("../src/pages/not_found.rs"),
-        include_str!("../src/pages/settings.rs"),
-        include_str!("../src/pages/signup.rs"),
-        include_str!("../src/pages/team.rs"),
-    ];
-    let areas = ["shell.", "nav.", "role.", "page.", "login.", "signup.", "field.", "error.", "not_found.", "config_error."];
-    let mut checked = 0;
-    for source in sources {
-        for literal in source.split('"').skip(1).step_by(2) {
-            let looks_like_key = areas.iter().any(|area| literal.starts_with(area))
-                && literal.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == '.');
-            if looks_like_key {
-                assert!(has_key(literal), "i18n key {literal:?} is used but has no row");
-                checked += 1;
-            }
-        }
-    }
-    assert!(checked > 50, "only {checked} keys found: the scan is broken");
-}
-
-#[wasm_bindgen_test]
-fn language_tags_map_to_the_languages_the_console_speaks() {
-    for english in ["en", "en-US", "EN-gb", "en-IN", " en_AU "] {
-        assert_eq!(Language::from_code(english), Some(Language::English), "{english}");
-    }
-    for simplified in ["zh", "zh-CN", "zh-cn", "zh-SG", "zh-Hans", "zh-Hans-CN", "zh_CN"] {
-        assert_eq!(Language::from_code(simplified), Some(Language::SimplifiedChinese), "{simplified}");
-    }
-    for other in ["zh-TW", "zh-HK", "zh-Hant", "zh-Hant-TW", "fr", "de-DE", "", "english"] {
-        assert_eq!(Language::from_code(other), None, "{other}");
-    }
-}
-
-#[wasm_bindgen_test]
-fn the_first_language_is_the_remembered_then_the_browsers_then_the_default() {
-    let browser = |codes: &[&str]| codes.iter().map(|code| code.to_string()).collect::<Vec<_>>();
-    let chinese_browser = browser(&["zh-CN", "zh", "en"]);
-    assert_eq!(choose_language(None, &chinese_browser, "en"), Language::SimplifiedChinese);
-    assert_eq!(choose_language(Some("en"), &chinese_browser, "en"), Language::English, "a remembered pick wins");
-    assert_eq!(choose_language(Some("klingon"), &chinese_browser, "en"), Language::SimplifiedChinese);
-    // The first language the console speaks, in the browser's order.
-    assert_eq!(choose_language(None, &browser(&["fr-FR", "zh-TW", "en-GB", "zh-CN"]), "zh-CN"), Language::English);
-    assert_eq!(choose_language(None, &browser(&["fr-FR", "de"]), "zh-CN"), Language::SimplifiedChinese, "then the default");
-    assert_eq!(choose_language(None, &[], "xx"), Language::English);
 }

@@ -3,6 +3,9 @@
 //! Strings live in one table per area of the app (`shell.rs`, `onboarding.rs`, `numbers.rs`),
 //! each row `(key, english, chinese)`, so a missing translation cannot be written. Components
 //! read them through [`I18n::t`], which is reactive: switching the language re-renders the text.
+//!
+//! `tests/i18n.rs` (run in the browser like every test of this crate) checks that each row has
+//! both texts, and that every key the code names, or builds at run time, has a row.
 
 use leptos::prelude::*;
 
@@ -155,45 +158,4 @@ pub fn choose_language(remembered: Option<&str>, browser_languages: &[String], d
 /// The [`I18n`] provided by the app root.
 pub fn use_i18n() -> I18n {
     expect_context::<I18n>()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-
-    #[test]
-    fn every_key_is_unique_and_translated() {
-        let mut seen = HashSet::new();
-        for table in TABLES {
-            for (key, english, chinese) in table.iter() {
-                assert!(seen.insert(*key), "duplicate i18n key {key}");
-                assert!(!english.trim().is_empty(), "{key} has no English text");
-                assert!(!chinese.trim().is_empty(), "{key} has no Chinese text");
-            }
-        }
-    }
-
-    #[test]
-    fn placeholders_match_between_languages() {
-        for table in TABLES {
-            for (key, english, chinese) in table.iter() {
-                let names = |text: &str| -> Vec<String> {
-                    let mut found: Vec<String> = text
-                        .split('{')
-                        .skip(1)
-                        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
-                        .collect();
-                    found.sort();
-                    found
-                };
-                assert_eq!(names(english), names(chinese), "placeholders differ in {key}");
-            }
-        }
-    }
-
-    #[test]
-    fn fill_replaces_named_placeholders() {
-        assert_eq!(fill("Hello {name}, {name}!", &[("name", "Ana")]), "Hello Ana, Ana!");
-    }
 }

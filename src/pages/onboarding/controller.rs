@@ -69,6 +69,10 @@ pub enum StepStatus {
 }
 
 impl StepStatus {
+    /// Every status (the i18n test checks each one's [`StepStatus::label_key`]).
+    pub const ALL: [StepStatus; 4] = [StepStatus::Pending, StepStatus::Active, StepStatus::Done, StepStatus::Failed];
+
+    /// The kebab-case name used in `data-status`.
     pub fn name(self) -> &'static str {
         match self {
             StepStatus::Pending => "pending",
@@ -76,6 +80,11 @@ impl StepStatus {
             StepStatus::Done => "done",
             StepStatus::Failed => "failed",
         }
+    }
+
+    /// The i18n key of the words beside a step: `onboarding.step_status.<name>`.
+    pub fn label_key(self) -> String {
+        format!("onboarding.step_status.{}", self.name())
     }
 }
 

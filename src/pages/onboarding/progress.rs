@@ -58,7 +58,7 @@ fn progress_steps(status: RwSignal<SignupStatus>, i18n: I18n) -> impl IntoView {
                 >
                     <span class="step-marker" aria-hidden="true"></span>
                     <span class="step-label">{move || i18n.t(step_label_key(step, status.with(SignupStatus::flow)))}</span>
-                    <span class="step-state">{move || i18n.t(&format!("onboarding.step_status.{}", step_status().name()))}</span>
+                    <span class="step-state">{move || i18n.t(&step_status().label_key())}</span>
                 </li>
             }
         })
