@@ -226,6 +226,48 @@ pub async fn store_delivery(inbox: &WebhookInbox, provider: Provider, body: &[u8
 /// and is tried again, still in order, when the next delivery arrives.
 pub async fn process(inbox: &WebhookInbox, delivery: &StoredDelivery) {
     let _one_at_a_time = inbox.order.lock().await;
+    // Several servers on one PostgreSQL database take turns too: a session-level advisory lock
+    // held on one connection while this server drains the backlog (released if it dies).
+    let across_servers = match ServersTurn::take(&inbox.db).await {
+        Ok(turn) => turn,
+        Err(cause) => {
+            tracing::error!(%cause, event_id = %delivery.event_id, "cannot take the webhook processing turn");
+            return;
+        }
+    };
+    drain(inbox, delivery).await;
+    if let Some(turn) = across_servers {
+        turn.release().await;
+    }
+}
+
+/// The advisory lock that lets one server at a time process a PostgreSQL database's deliveries.
+/// SQLite needs none: one file has one writer, and one server process uses it.
+struct ServersTurn(sqlx::pool::PoolConnection<sqlx::Any>);
+
+/// An arbitrary key for the lock, the same in every wadesk server.
+const PROCESSING_LOCK_KEY: i64 = 0x7761_6465_736b_0001;
+
+impl ServersTurn {
+    async fn take(db: &AnyPool) -> Result<Option<ServersTurn>, sqlx::Error> {
+        if !db.connect_options().database_url.scheme().starts_with("postgres") {
+            return Ok(None);
+        }
+        let mut connection = db.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock($1)").bind(PROCESSING_LOCK_KEY).execute(&mut *connection).await?;
+        Ok(Some(ServersTurn(connection)))
+    }
+
+    async fn release(mut self) {
+        if let Err(cause) = sqlx::query("SELECT pg_advisory_unlock($1)").bind(PROCESSING_LOCK_KEY).execute(&mut *self.0).await {
+            // The connection goes back to the pool still holding the lock: close it instead.
+            tracing::warn!(%cause, "cannot release the webhook processing lock; closing its connection");
+            let _ = self.0.detach();
+        }
+    }
+}
+
+async fn drain(inbox: &WebhookInbox, delivery: &StoredDelivery) {
     let db = &inbox.db;
     loop {
         // Whichever task got the lock, deliveries are applied in the order they were stored.

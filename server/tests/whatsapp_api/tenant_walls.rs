@@ -223,3 +223,48 @@ both_stores! {
         simulate.assert_error(403, ErrorCode::Forbidden);
     }
 }
+
+/// Two servers on one PostgreSQL database (several instances behind a load balancer): Meta's
+/// deliveries reach either, and every one is applied once and in the order received, so the
+/// number ends in the state of the last delivery.
+#[tokio::test]
+async fn two_servers_on_one_postgres_database_apply_deliveries_once_and_in_order() {
+    let Some(first) = TestServer::start(Store::Postgres, with_secrets).await else { return };
+    let mut settings = wadesk_server::Settings::for_tests(&first.database_url, first.dist.clone());
+    with_secrets(&mut settings);
+    let second = wadesk_server::start(settings).await.expect("a second server on the same database");
+    let second_url = second.url();
+    let admin = first.admin_client().await;
+    sign_up_number(&first, &admin, ACME_WABA, ACME_NUMBER, "cloud").await;
+    number_until(&first, &admin, ACME_NUMBER, "CONNECTED", |n| n["status"] == "CONNECTED").await;
+
+    let limits = ["TIER_2K", "TIER_10K", "TIER_100K", "TIER_1K"];
+    let mut bodies = Vec::new();
+    for round in 0..12 {
+        let (event, limit) = if round % 2 == 0 { ("FLAGGED", limits[round % 4]) } else { ("UNFLAGGED", limits[round % 4]) };
+        let payload = meta_envelope(ACME_WABA, "phone_number_quality_update",
+            json!({"display_phone_number": "15550100", "event": event, "max_daily_conversations_per_business": limit, "round": round}));
+        let body = payload.to_string();
+        let base = if round % 2 == 0 { first.url.clone() } else { second_url.clone() };
+        let reply = first
+            .client
+            .post(format!("{base}/webhooks/meta"))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", meta_signature(APP_SECRET, body.as_bytes()))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status().as_u16(), 200);
+        bodies.push(body);
+    }
+    for body in &bodies {
+        assert_eq!(settled(&first, body).await, "processed");
+    }
+    let number = number_of(&first, &admin, ACME_NUMBER).await;
+    // Round 11 was the last: UNFLAGGED with limits[3].
+    assert_eq!((number["status"].as_str(), number["messageLimit"].as_str()), (Some("CONNECTED"), Some("TIER_1K")), "{number}");
+    let db = database(&first).await;
+    assert_eq!(count_of(&db, "SELECT COUNT(*) FROM webhook_events WHERE provider = $1 AND state = 'processed'", "meta").await, 12);
+    second.shutdown().await;
+}
