@@ -200,7 +200,7 @@ vocabulary! {
         Pending = "PENDING" | "IN_REVIEW",
         Rejected = "REJECTED",
         /// Banned by WhatsApp (`DISABLED_UPDATE` with ban state `DISABLE`).
-        Disabled = "DISABLED" | "BANNED",
+        Disabled = "DISABLED" | "BANNED" | "RESTRICTED",
         /// The provider did not say.
         NotReported = "UNKNOWN",
     }

@@ -340,19 +340,20 @@ fn live_graph(request: &Recorded) -> Answer {
     }
 }
 
+/// Live mode straight to Meta's Graph API at `graph_url` (a fake).
+fn live_meta(settings: &mut wadesk_server::Settings, graph_url: String) {
+    settings.mode = wadesk_server::Mode::Live;
+    settings.upstream = wadesk_server::settings::UpstreamKind::Meta;
+    settings.upstream_url = Some(graph_url);
+    settings.secret_key = Some("a live secret key for tests".to_owned());
+    settings.meta_app_id = "app-live".to_owned();
+    settings.meta_app_secret = Some("live-app-secret".to_owned());
+}
+
 async fn live_meta_scenario(store: Store) {
     let graph = FakeUpstream::start(live_graph).await;
     let graph_url = graph.url.clone();
-    let Some(server) = TestServer::start(store, |settings| {
-        settings.mode = wadesk_server::Mode::Live;
-        settings.upstream = wadesk_server::settings::UpstreamKind::Meta;
-        settings.upstream_url = Some(graph_url);
-        settings.secret_key = Some("a live secret key for tests".to_owned());
-        settings.meta_app_id = "app-live".to_owned();
-        settings.meta_app_secret = Some("live-app-secret".to_owned());
-    })
-    .await
-    else {
+    let Some(server) = TestServer::start(store, |settings| live_meta(settings, graph_url)).await else {
         return;
     };
     let admin = server.admin_client().await;
@@ -647,16 +648,7 @@ fn owner_only_graph(request: &Recorded) -> Answer {
 async fn whatsapp_live_meta_bind_by_hand_needs_the_wabas_own_token() {
     let graph = FakeUpstream::start(owner_only_graph).await;
     let graph_url = graph.url.clone();
-    let server = TestServer::start(Store::Sqlite, |settings| {
-        settings.mode = wadesk_server::Mode::Live;
-        settings.upstream = wadesk_server::settings::UpstreamKind::Meta;
-        settings.upstream_url = Some(graph_url);
-        settings.secret_key = Some("a live secret key for tests".to_owned());
-        settings.meta_app_id = "app-live".to_owned();
-        settings.meta_app_secret = Some("live-app-secret".to_owned());
-    })
-    .await
-    .unwrap();
+    let server = TestServer::start(Store::Sqlite, |settings| live_meta(settings, graph_url)).await.unwrap();
     let admin = server.admin_client().await;
     let bind = |token: Option<&str>| {
         let mut body = json!({"accountName": "wadesk", "wabaId": "1000000000000001", "phoneNumberId": "2000000000000001"});

@@ -55,6 +55,9 @@ pub fn FormField(
                 aria-invalid=move || if has_error() { "true" } else { "false" }
                 aria-describedby=error_id.clone()
                 bind:value=value
+                // Also on `change`: a value set without typing (autofill, a script clearing the
+                // field) still reaches the form.
+                on:change=move |event| value.set(event_target_value(&event))
             />
             {hint
                 .or_else(|| hint_key.map(|key| Signal::derive(move || i18n.t(key).to_owned())))

@@ -110,6 +110,12 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("onboarding.bind.phone_number_id", "Phone number ID", "电话号码 ID"),
     ("onboarding.bind.phone_number", "Phone number (optional)", "电话号码(可选)"),
     ("onboarding.bind.phone_number_hint", "With country code, for example +1 555 010 0100", "包含国家代码,例如 +86 138 0000 0000"),
+    ("onboarding.bind.access_token", "WABA access token", "WABA 访问令牌"),
+    (
+        "onboarding.bind.access_token_hint",
+        "Needed when this account did not connect the WABA with Facebook: the WABA's permanent system-user token. It is checked with Meta and stored encrypted.",
+        "若此账户未通过 Facebook 连接该 WABA，需提供其永久系统用户令牌。令牌会经 Meta 校验并加密保存。",
+    ),
     ("onboarding.bind.submit", "Bind number", "绑定号码"),
     ("onboarding.bind.submitting", "Binding…", "正在绑定…"),
     ("onboarding.bind.success", "The number is bound to this account.", "号码已绑定到此账户。"),

@@ -2,7 +2,7 @@
 //! their assets in Meta Business Suite, with the webhook settings they must paste there.
 
 use api_types::validation;
-use api_types::{BindRequest, FieldError};
+use api_types::{BindRequest, FieldError, RuntimeConfig};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -49,6 +49,9 @@ pub fn ManualBindCard(
     let waba_id = RwSignal::new(String::new());
     let phone_number_id = RwSignal::new(String::new());
     let phone_number = RwSignal::new(String::new());
+    let access_token = RwSignal::new(String::new());
+    // Live mode only: the sandbox's WABAs need no proof of control.
+    let live = !expect_context::<RuntimeConfig>().sandbox;
     let local_errors = RwSignal::new(Vec::<FieldError>::new());
 
     let bind = Action::new_local(move |request: &BindRequest| {
@@ -65,12 +68,13 @@ pub fn ManualBindCard(
         }
         let account_name = session.with_user(|user| user.map(|user| user.account_name.clone())).unwrap_or_default();
         let phone = phone_number.get_untracked().trim().to_owned();
+        let token = access_token.get_untracked().trim().to_owned();
         bind.dispatch(BindRequest {
             account_name,
             waba_id: waba_id.get_untracked().trim().to_owned(),
             phone_number_id: phone_number_id.get_untracked().trim().to_owned(),
             phone_number: (!phone.is_empty()).then_some(phone),
-            access_token: None,
+            access_token: (live && !token.is_empty()).then_some(token),
         });
     };
 
@@ -110,6 +114,17 @@ pub fn ManualBindCard(
                         error=field_error("phoneNumber")
                         hint_key="onboarding.bind.phone_number_hint"
                     />
+                    <Show when=move || live>
+                        <FormField
+                            name="accessToken"
+                            label_key="onboarding.bind.access_token"
+                            testid="bind-access-token"
+                            input_type="password"
+                            value=access_token
+                            error=field_error("accessToken")
+                            hint_key="onboarding.bind.access_token_hint"
+                        />
+                    </Show>
                 </div>
                 <FormError testid="bind-error" message=general_error />
                 <Show when=succeeded>
