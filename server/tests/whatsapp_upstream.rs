@@ -444,14 +444,7 @@ async fn whatsapp_live_ycloud_bind_names_unknown_ids() {
 // ---- An upstream failure part-way through a sign-up: completing it again finishes it ----
 
 async fn live_meta_server(store: Store, graph_url: String) -> Option<TestServer> {
-    TestServer::start(store, |settings| {
-        settings.mode = wadesk_server::Mode::Live;
-        settings.upstream = wadesk_server::settings::UpstreamKind::Meta;
-        settings.upstream_url = Some(graph_url);
-        settings.secret_key = Some("a live secret key for tests".to_owned());
-        settings.meta_app_id = "app-live".to_owned();
-        settings.meta_app_secret = Some("live-app-secret".to_owned());
-    })
+    TestServer::start(store, |settings| live_meta(settings, graph_url))
     .await
 }
 

@@ -20,7 +20,7 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     /// A fresh database holding [`NUMBER_ID`] with the given status.
-    pub async fn with_number(status: &str) -> TestDatabase {
+    pub async fn with_number(status: NumberStatus) -> TestDatabase {
         let folder = std::env::temp_dir().join(format!("wadesk-unit-{}", crate::db::new_id()));
         let url = format!("sqlite:{}", folder.join("test.db").display());
         let db = crate::db::connect_and_migrate(&url).await.expect("a test database");
@@ -34,7 +34,7 @@ impl TestDatabase {
             phone_number_id: NUMBER_ID.to_owned(),
             display_phone_number: "+1 555-0100".to_owned(),
             verified_name: "Acme Trading".to_owned(),
-            status: NumberStatus::parse(status),
+            status,
             quality_rating: QualityRating::Green,
             messaging_limit: MessagingLimit::Tier250,
             origin: NumberOrigin::Cloud,
@@ -54,9 +54,9 @@ impl TestDatabase {
     }
 
     /// The number's (status, messaging limit).
-    pub async fn number_state(&self) -> (String, String) {
+    pub async fn number_state(&self) -> (NumberStatus, MessagingLimit) {
         let number = self.tenant().find_number(NUMBER_ID).await.unwrap().expect("the number is bound");
-        (number.status.to_string(), number.messaging_limit.to_string())
+        (number.status, number.messaging_limit)
     }
 
     /// The test account's scoped handle.

@@ -229,27 +229,28 @@ mod connect_tests {
     use super::*;
     use crate::webhooks::events::{apply_events, NumberEvent, NumberKey};
     use crate::channels::test_database::{TestDatabase, NUMBER_DIGITS, NUMBER_ID};
+    use api_types::MessagingLimit;
 
     #[tokio::test]
     async fn a_pending_number_turns_connected() {
-        let test = TestDatabase::with_number("PENDING").await;
+        let test = TestDatabase::with_number(NumberStatus::Pending).await;
         assert!(connect_if_pending(&test.db, NUMBER_ID).await.unwrap());
-        assert_eq!(test.number_state().await.0, "CONNECTED");
+        assert_eq!(test.number_state().await.0, NumberStatus::Connected);
     }
 
     #[tokio::test]
     async fn a_flag_that_arrives_while_pending_is_not_overwritten_by_the_connect() {
-        let test = TestDatabase::with_number("PENDING").await;
+        let test = TestDatabase::with_number(NumberStatus::Pending).await;
         // The simulator has seen PENDING and decided to connect; a quality webhook lands first.
         let flagged = NumberEvent::Quality {
             waba_id: Some("1000000000000001".to_owned()),
             number: NumberKey::DisplayDigits(NUMBER_DIGITS.to_owned()),
             quality_rating: None,
-            messaging_limit: Some(api_types::MessagingLimit::Tier2K),
+            messaging_limit: Some(MessagingLimit::Tier2K),
             status: Some(NumberStatus::Flagged),
         };
         apply_events(&test.db, &[flagged]).await.unwrap();
         assert!(!connect_if_pending(&test.db, NUMBER_ID).await.unwrap());
-        assert_eq!(test.number_state().await, ("FLAGGED".to_owned(), "TIER_2K".to_owned()));
+        assert_eq!(test.number_state().await, (NumberStatus::Flagged, MessagingLimit::Tier2K));
     }
 }

@@ -395,6 +395,7 @@ mod tests {
 
     use super::*;
     use crate::channels::test_database::{TestDatabase, NUMBER_DIGITS};
+    use api_types::{MessagingLimit, NumberStatus};
 
     fn inbox_of(test: &TestDatabase) -> WebhookInbox {
         WebhookInbox::new(test.db.clone())
@@ -412,20 +413,20 @@ mod tests {
 
     #[tokio::test]
     async fn deliveries_apply_in_arrival_order_whichever_task_runs_first() {
-        let test = TestDatabase::with_number("CONNECTED").await;
+        let test = TestDatabase::with_number(NumberStatus::Connected).await;
         let flagged = store_delivery(&inbox_of(&test), Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
         let unflagged = store_delivery(&inbox_of(&test), Provider::Meta, &quality_update("UNFLAGGED", "TIER_10K")).await.unwrap();
         // The background task of the later delivery gets to run first.
         process(&inbox_of(&test), &unflagged).await;
         process(&inbox_of(&test), &flagged).await;
-        assert_eq!(test.number_state().await, ("CONNECTED".to_owned(), "TIER_10K".to_owned()));
+        assert_eq!(test.number_state().await, (NumberStatus::Connected, MessagingLimit::Tier10K));
         assert_eq!(test.deliveries_in("processed").await, 2);
     }
 
     #[tokio::test]
     async fn a_held_up_database_does_not_hold_up_deliveries_to_another() {
-        let stuck = TestDatabase::with_number("CONNECTED").await;
-        let other = TestDatabase::with_number("CONNECTED").await;
+        let stuck = TestDatabase::with_number(NumberStatus::Connected).await;
+        let other = TestDatabase::with_number(NumberStatus::Connected).await;
         // As if a delivery to the first database were stuck mid-processing (a slow query, a busy runtime).
         let stuck_inbox = inbox_of(&stuck);
         let _held = stuck_inbox.order.lock().await;
@@ -433,12 +434,12 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(10), process(&inbox_of(&other), &delivery))
             .await
             .expect("the other database's delivery was processed while the first one was held up");
-        assert_eq!(other.number_state().await, ("FLAGGED".to_owned(), "TIER_2K".to_owned()));
+        assert_eq!(other.number_state().await, (NumberStatus::Flagged, MessagingLimit::Tier2K));
     }
 
     #[tokio::test]
     async fn a_delivery_the_database_refuses_is_marked_failed_and_does_not_hold_up_later_ones() {
-        let test = TestDatabase::with_number("CONNECTED").await;
+        let test = TestDatabase::with_number(NumberStatus::Connected).await;
         // A value the database will never take (as PostgreSQL never takes NUL in text).
         sqlx::query(
             "CREATE TRIGGER refuse_poison BEFORE UPDATE ON whatsapp_numbers WHEN NEW.messaging_limit = 'POISON' \
@@ -453,7 +454,7 @@ mod tests {
         process(&inbox_of(&test), &later).await;
         assert_eq!(test.deliveries_in("pending").await, 0);
         assert_eq!(test.deliveries_in("failed").await, 1);
-        assert_eq!(test.number_state().await, ("CONNECTED".to_owned(), "TIER_10K".to_owned()));
+        assert_eq!(test.number_state().await, (NumberStatus::Connected, MessagingLimit::Tier10K));
     }
 
     #[test]
@@ -464,12 +465,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_delivery_left_pending_is_processed_before_the_next_one() {
-        let test = TestDatabase::with_number("CONNECTED").await;
+        let test = TestDatabase::with_number(NumberStatus::Connected).await;
         // Stored, but its processing never ran (it failed, or the server stopped first).
         store_delivery(&inbox_of(&test), Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
         let later = store_delivery(&inbox_of(&test), Provider::Meta, &quality_update("UNFLAGGED", "TIER_10K")).await.unwrap();
         process(&inbox_of(&test), &later).await;
         assert_eq!(test.deliveries_in("pending").await, 0);
-        assert_eq!(test.number_state().await, ("CONNECTED".to_owned(), "TIER_10K".to_owned()));
+        assert_eq!(test.number_state().await, (NumberStatus::Connected, MessagingLimit::Tier10K));
     }
 }

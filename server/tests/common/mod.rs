@@ -394,3 +394,15 @@ macro_rules! both_stores {
     (@configure) => { $crate::common::default_settings };
     (@configure $configure:expr) => { $configure };
 }
+
+/// The `wadesk_session=...` cookie a reply sets (its whole `Set-Cookie` value), or panic.
+pub fn reply_session_cookie(reply: &Reply) -> String {
+    reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("wadesk_session="))
+        .unwrap_or_else(|| panic!("no session cookie in {:?} {}", reply.headers, reply.body))
+        .to_owned()
+}

@@ -51,22 +51,12 @@ fn assert_rate_limited(reply: &Reply, most: u64) -> u64 {
     seconds
 }
 
-fn session_cookie(reply: &Reply) -> String {
-    reply
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("wadesk_session="))
-        .unwrap_or_else(|| panic!("no session cookie in {:?} {}", reply.headers, reply.body))
-        .to_owned()
-}
 
 /// Log the admin in with these headers; whether the session cookie came back `Secure`.
 async fn secure_after_login(server: &TestServer, headers: &[(&str, &str)]) -> bool {
     let reply = login_with(server, headers, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     reply.data();
-    session_cookie(&reply).contains("; Secure")
+    reply_session_cookie(&reply).contains("; Secure")
 }
 
 both_stores! {
@@ -155,14 +145,14 @@ both_stores! {
         assert!(!secure_after_login(&server, &[("x-forwarded-for", "203.0.113.1"), ("x-forwarded-proto", "https, http")]).await);
         // Logging out clears the cookie with the same flags.
         let logout = post_with(&server, "/auth/logout", &[("x-forwarded-proto", "https")], &json!({})).await;
-        assert!(session_cookie(&logout).contains("; Secure"));
+        assert!(reply_session_cookie(&logout).contains("; Secure"));
     }
 
     async fn auto_ignores_https_claimed_by_an_untrusted_peer(server) {
         assert!(!secure_after_login(&server, &[("x-forwarded-proto", "https")]).await);
         assert!(!secure_after_login(&server, &[("forwarded", "for=203.0.113.1;proto=https")]).await);
         let logout = post_with(&server, "/auth/logout", &[("x-forwarded-proto", "https")], &json!({})).await;
-        assert!(!session_cookie(&logout).contains("Secure"));
+        assert!(!reply_session_cookie(&logout).contains("Secure"));
     }
 
     async fn auto_with_an_https_public_url_is_secure(server, |settings: &mut Settings| {

@@ -6,16 +6,6 @@ use serde_json::json;
 use crate::both_stores;
 use crate::common::*;
 
-fn session_cookie(reply: &Reply) -> String {
-    reply
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("wadesk_session="))
-        .unwrap_or_else(|| panic!("no session cookie in {:?}", reply.headers))
-        .to_owned()
-}
 
 both_stores! {
     async fn login_answers_the_user_and_sets_a_strict_http_only_cookie(server) {
@@ -25,7 +15,7 @@ both_stores! {
         assert_eq!(user["role"], "admin");
         assert_eq!(user["accountName"], ADMIN_ACCOUNT);
         assert!(user["id"].as_str().is_some_and(|id| !id.is_empty()));
-        let cookie = session_cookie(&reply);
+        let cookie = reply_session_cookie(&reply);
         for part in ["HttpOnly", "SameSite=Strict", "Path=/;", "Max-Age=2592000"] {
             assert!(cookie.contains(part), "{part} missing in {cookie}");
         }
@@ -44,7 +34,7 @@ both_stores! {
             .await
             .unwrap();
         let reply = Reply::read(response).await;
-        assert!(session_cookie(&reply).contains("; Secure"));
+        assert!(reply_session_cookie(&reply).contains("; Secure"));
     }
 
     async fn emails_are_matched_whatever_their_case_and_spaces(server) {
@@ -109,7 +99,7 @@ both_stores! {
 
     async fn a_valid_session_survives_odd_neighbouring_cookies(server) {
         let login = server.post("/auth/login", &json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD })).await;
-        let token_pair = session_cookie(&login).split(';').next().unwrap().to_owned();
+        let token_pair = reply_session_cookie(&login).split(';').next().unwrap().to_owned();
         // Another app on the same host set a cookie whose value is not UTF-8 (bytes browsers do send).
         let mut odd = b"other=\xff\xfe; ".to_vec();
         odd.extend_from_slice(token_pair.as_bytes());
@@ -247,13 +237,13 @@ both_stores! {
 
     async fn logout_ends_the_session_on_the_server_and_is_idempotent(server) {
         let login = server.post("/auth/login", &json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD })).await;
-        let cookie = session_cookie(&login);
+        let cookie = reply_session_cookie(&login);
         let token_pair = cookie.split(';').next().unwrap().to_owned();
         server.post("/auth/me", &json!({})).await.data();
 
         let logout = server.post("/auth/logout", &json!({})).await;
         logout.data();
-        let cleared = session_cookie(&logout);
+        let cleared = reply_session_cookie(&logout);
         assert!(cleared.starts_with("wadesk_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
         server.post("/auth/me", &json!({})).await.assert_error(401, ErrorCode::Unauthorized);
         server.post("/auth/logout", &json!({})).await.data();
@@ -287,7 +277,7 @@ both_stores! {
         assert_eq!(user["email"], "owner@acme.io");
         assert_eq!(user["name"], "Ann Owner");
         assert_eq!(user["role"], "admin");
-        assert!(session_cookie(&reply).contains("HttpOnly"));
+        assert!(reply_session_cookie(&reply).contains("HttpOnly"));
         assert_eq!(server.post("/auth/me", &json!({})).await.data(), &user);
         // And the new admin can log in again later.
         let again = server.login("owner@acme.io", GOOD_PASSWORD).await;
