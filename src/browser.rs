@@ -115,3 +115,24 @@ pub fn copy_to_clipboard(text: &str) -> bool {
         _ => false,
     }
 }
+
+/// Run `task` once the browser is idle (`requestIdleCallback`, at most two seconds later), or
+/// after a short timeout where the browser has no idle callbacks (Safari).
+pub fn when_idle(task: impl FnOnce() + 'static) {
+    use wasm_bindgen::closure::Closure;
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let callback = Closure::once_into_js(task);
+    let idle = js_sys::Reflect::get(&window, &"requestIdleCallback".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    match idle {
+        Some(request_idle_callback) => {
+            let options = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&options, &"timeout".into(), &2000.into());
+            let _ = request_idle_callback.call2(&window, &callback, &options);
+        }
+        None => {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), 300);
+        }
+    }
+}

@@ -18,11 +18,12 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::api::ApiClient;
-use crate::components::session_gate::RequireSession;
 use crate::i18n::I18n;
+use crate::pages::lazy::Lazy;
+use crate::pages::session_gate::RequireSession;
 use crate::pages::{
-    inbox::InboxPage, login::LoginPage, not_found::NotFoundPage, numbers::NumbersPage, onboarding::OnboardingPage,
-    settings::SettingsPage, signup::SignupPage, team::TeamPage,
+    login::LoginPage, not_found::NotFoundPage, INBOX_PAGE, NUMBERS_PAGE, ONBOARDING_PAGE, SETTINGS_PAGE, SIGNUP_PAGE,
+    TEAM_PAGE,
 };
 use crate::state::navigation::{AppBasePath, HOME_PATH};
 use crate::state::session::Session;
@@ -55,19 +56,20 @@ pub fn App(config: RuntimeConfig) -> impl IntoView {
     }
 }
 
-/// Every route of the console. Pages behind the login are children of the session guard.
+/// Every route of the console. Pages behind the login are children of the session guard; all
+/// but the login and 404 pages are loaded on first use (see `pages::lazy`).
 #[component]
 pub fn AppRoutes() -> impl IntoView {
     view! {
         <Routes fallback=|| view! { <NotFoundPage /> }>
             <Route path=path!("/login") view=LoginPage />
-            <Route path=path!("/signup") view=SignupPage />
+            <Route path=path!("/signup") view=|| view! { <Lazy page=&SIGNUP_PAGE /> } />
             <ParentRoute path=path!("") view=RequireSession>
-                <Route path=path!("/onboarding") view=OnboardingPage />
-                <Route path=path!("/numbers") view=NumbersPage />
-                <Route path=path!("/inbox") view=InboxPage />
-                <Route path=path!("/team") view=TeamPage />
-                <Route path=path!("/settings") view=SettingsPage />
+                <Route path=path!("/onboarding") view=|| view! { <Lazy page=&ONBOARDING_PAGE /> } />
+                <Route path=path!("/numbers") view=|| view! { <Lazy page=&NUMBERS_PAGE /> } />
+                <Route path=path!("/inbox") view=|| view! { <Lazy page=&INBOX_PAGE /> } />
+                <Route path=path!("/team") view=|| view! { <Lazy page=&TEAM_PAGE /> } />
+                <Route path=path!("/settings") view=|| view! { <Lazy page=&SETTINGS_PAGE /> } />
                 <Route path=path!("") view=|| view! { <Redirect path=HOME_PATH /> } />
             </ParentRoute>
         </Routes>

@@ -12,6 +12,6 @@ pub mod language_switch;
 pub mod not_built;
 pub mod number;
 pub mod page_title;
-pub mod session_gate;
+pub mod skeleton;
 pub mod submit_button;
 pub mod webhook_settings;

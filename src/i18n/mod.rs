@@ -1,16 +1,19 @@
 //! Every user-visible string, in English and Simplified Chinese.
 //!
-//! Strings live in one table per area of the app (`shell.rs`, `onboarding.rs`, `numbers.rs`),
-//! each row `(key, english, chinese)`, so a missing translation cannot be written. Components
-//! read them through [`I18n::t`], which is reactive: switching the language re-renders the text.
+//! Strings live in one table per area of the app, each row `(key, english, chinese)`, so a
+//! missing translation cannot be written. The app-wide table (`shell.rs`: the frame, login,
+//! errors) is always here; each page keeps its own table beside it (`pages/numbers/strings.rs`)
+//! and [`register`]s it when it renders, so a page's strings travel in its lazily loaded chunk,
+//! not in the first load. Components read them through [`I18n::t`], which is reactive: switching
+//! the language re-renders the text.
 //!
 //! `tests/i18n.rs` (run in the browser like every test of this crate) checks that each row has
 //! both texts, and that every key the code names, or builds at run time, has a row.
 
 use leptos::prelude::*;
 
-mod numbers;
-mod onboarding;
+use std::cell::RefCell;
+
 mod shell;
 
 /// The languages the console speaks.
@@ -53,13 +56,35 @@ impl Language {
     }
 }
 
-type Table = &'static [(&'static str, &'static str, &'static str)];
+/// A string table: rows of `(key, english, chinese)`.
+pub type Table = &'static [(&'static str, &'static str, &'static str)];
 
-const TABLES: [Table; 3] = [shell::STRINGS, onboarding::STRINGS, numbers::STRINGS];
+thread_local! {
+    /// The page tables registered so far (the app-wide table is always searched first).
+    static PAGE_TABLES: RefCell<Vec<Table>> = const { RefCell::new(Vec::new()) };
+}
 
-/// Every row of every table, `(key, english, chinese)`: for completeness checks.
+/// Make a page's table available to [`lookup`]. Pages call this as they render; registering
+/// the same table again changes nothing.
+pub fn register(table: Table) {
+    PAGE_TABLES.with(|tables| {
+        let mut tables = tables.borrow_mut();
+        if !tables.iter().any(|known| std::ptr::eq(*known, table)) {
+            tables.push(table);
+        }
+    });
+}
+
+fn tables() -> Vec<Table> {
+    let mut tables = vec![shell::STRINGS];
+    PAGE_TABLES.with(|registered| tables.extend(registered.borrow().iter().copied()));
+    tables
+}
+
+/// Every row of the app-wide table and of every registered page table, `(key, english,
+/// chinese)`: for completeness checks (which first register every page's table).
 pub fn all_rows() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
-    TABLES.into_iter().flat_map(|table| table.iter().copied())
+    tables().into_iter().flat_map(|table| table.iter().copied())
 }
 
 /// Whether `key` has a row in some table (unlike [`lookup`], without a warning or fallback).
@@ -69,7 +94,7 @@ pub fn has_key(key: &str) -> bool {
 
 /// The text for `key` in `language`; the key itself when it is missing (and a test fails).
 pub fn lookup(language: Language, key: &str) -> &'static str {
-    for table in TABLES {
+    for table in tables() {
         if let Some((_, english, chinese)) = table.iter().find(|(candidate, _, _)| *candidate == key) {
             return match language {
                 Language::English => english,

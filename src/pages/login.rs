@@ -37,6 +37,7 @@ pub fn LoginPage() -> impl IntoView {
     let session = use_session();
     let signup_enabled = use_config().signup_enabled;
     leave_when_logged_in();
+    crate::pages::prefetch_landing(safe_next_path(use_query_map().read_untracked().get("next").as_deref()));
 
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());

@@ -33,6 +33,10 @@ pub fn test_user() -> SessionUser {
 /// the given language and session user.
 pub fn provide_test_context(config: RuntimeConfig, language: Language, user: Option<SessionUser>) -> (I18n, Session) {
     let i18n = I18n::with_language(language);
+    // Pieces mounted on their own (a number card, a form) find their page's strings.
+    for table in wadesk::pages::STRING_TABLES {
+        wadesk::i18n::register(table);
+    }
     let session = Session::settled(user);
     let api = ApiClient::new("http://127.0.0.1:9", "", Callback::new(move |_| session.clear()));
     wadesk::provide_app_context(config, String::new(), i18n, session, api);

@@ -14,6 +14,7 @@
 
 mod row;
 mod sandbox;
+pub mod strings;
 
 use std::time::Duration;
 
@@ -132,6 +133,7 @@ impl NumbersPageState {
 
 #[component]
 pub fn NumbersPage() -> impl IntoView {
+    crate::i18n::register(strings::STRINGS);
     let i18n = use_i18n();
     use_page_title("numbers.title");
     let api = use_api();

@@ -4,6 +4,7 @@
 mod controller;
 mod manual_bind;
 mod progress;
+pub mod strings;
 
 pub use controller::{SdkState, SignupController, SignupStatus, SignupStep, StepStatus};
 
@@ -19,6 +20,9 @@ use progress::SignupProgress;
 
 #[component]
 pub fn OnboardingPage() -> impl IntoView {
+    crate::i18n::register(strings::STRINGS);
+    // The number cards and webhook settings shown here speak the numbers area's strings.
+    crate::i18n::register(crate::pages::numbers::strings::STRINGS);
     let i18n = use_i18n();
     use_page_title("onboarding.title");
     let config = expect_context::<RuntimeConfig>();
