@@ -4,10 +4,12 @@
 
 mod api;
 mod base_path;
+mod compression;
 mod config_json;
 mod openapi;
 pub mod spa;
 
+use axum::handler::Handler as _;
 use axum::http::{header, HeaderValue, Method, Request};
 use axum::routing::get;
 use axum::Router;
@@ -54,11 +56,12 @@ pub fn router(state: AppState) -> Router {
     let base_path = state.settings.base_path.clone();
     let cors = cors_layer(&state.settings.cors_origins);
     let site = Router::new()
-        .merge(api::router(&base_path))
+        // API JSON is compressed as it goes out; the bundle's files are precompressed (see spa).
+        .merge(api::router(&base_path).layer(compression::api_layer()))
         .route("/config.json", get(config_json::config_json))
         .merge(crate::webhooks::routes())
         .merge(crate::sandbox::public_routes())
-        .fallback(spa::serve)
+        .fallback(spa::serve.layer(compression::page_layer()))
         .with_state(state);
     // One line per request: method, path, status, latency. Never bodies, headers or cookies.
     let trace = TraceLayer::new_for_http()

@@ -7,6 +7,7 @@
 
 mod bench;
 mod bundle;
+mod compress;
 mod process;
 mod system;
 mod tools;

@@ -1,6 +1,13 @@
 //! The SPA bundle (`settings.dist`): real files as they are, and `index.html` for every other path
 //! so deep links such as `/numbers/123` load the app. When the bundle is not built, a plain page
 //! says how to build it (the API keeps working).
+//!
+//! A bundle file is sent from its precompressed sibling (`app.js.br`, `app.js.gz`, written by
+//! `cargo xtask`) when the browser accepts that encoding (by q-value, Brotli before gzip at equal
+//! ones, never one refused with `q=0`), with the original's `Content-Type`, and the file itself
+//! when no acceptable sibling exists. Every file answer says `Vary: Accept-Encoding`, so a cache keeps the encodings
+//! apart. `index.html` is never read from a sibling: it is rewritten per request (CSP nonce, base
+//! path) and compressed as it goes out (`compression::page_layer`).
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -28,13 +35,17 @@ pub async fn serve(State(state): State<AppState>, connection: ClientConnection, 
     let path = request.uri().path();
     if path != "/" && path != "/index.html" {
         let fingerprinted = is_fingerprinted(path);
-        let files = ServeDir::new(&dist).append_index_html_on_directories(false);
+        let files = ServeDir::new(&dist).append_index_html_on_directories(false).precompressed_br().precompressed_gzip();
         match files.oneshot(request).await {
             Ok(response) if response.status() != StatusCode::NOT_FOUND => {
                 let mut response = response.map(Body::new);
-                if fingerprinted && response.status() == StatusCode::OK {
+                let status = response.status();
+                let headers = response.headers_mut();
+                // ServeDir picks the encoding by Accept-Encoding but does not say so.
+                headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                if fingerprinted && matches!(status, StatusCode::OK | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED) {
                     // A new build gets new names, so these never change: browsers keep them.
-                    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+                    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
                 }
                 return response;
             }
@@ -95,8 +106,9 @@ fn bundle_not_built(state: &AppState, https: bool) -> Response {
     response
 }
 
-/// Trunk names bundle files `<name>-<16 hex digits>.<ext>` (`wadesk-1a2b…_bg.wasm` too): the
-/// content hash is in the name.
+/// Trunk names bundle files `<name>-<16 hex digits>.<ext>` (`wadesk-1a2b…_bg.wasm`,
+/// `chunk-1a2b….wasm` and `__wasm_split-1a2b….js` too): the content hash is in the name. The
+/// folder does not count (wasm-bindgen's `snippets/<crate>-<hash>/` is no content hash).
 fn is_fingerprinted(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or("");
     let stem = file.split('.').next().unwrap_or("").trim_end_matches("_bg");
@@ -113,10 +125,30 @@ mod tests {
 
     #[test]
     fn trunk_fingerprints_are_recognised() {
-        for fingerprinted in ["/wadesk-2b69f5ff180be0b_bg.wasm", "/console/wadesk-a426dc47696834be.js", "/app-ce7f27d36669f6c9.css", "/favicon-91d7d6cbd1d86df4.svg"] {
+        for fingerprinted in [
+            "/wadesk-2b69f5ff180be0b_bg.wasm",
+            "/wadesk-0123456789abcdef_bg.wasm",
+            "/console/wadesk-a426dc47696834be.js",
+            "/app-ce7f27d36669f6c9.css",
+            "/favicon-91d7d6cbd1d86df4.svg",
+            "/chunk-0123456789abcdef.wasm",
+            "/console/chunk-fedcba9876543210.wasm",
+            "/__wasm_split-0123456789abcdef.js",
+            "/WADESK-0123456789ABCDEF_bg.wasm",
+        ] {
             assert!(is_fingerprinted(fingerprinted), "{fingerprinted}");
         }
-        for plain in ["/config.json", "/index.html", "/numbers", "/my-page.js", "/x-zzzzzzzzzzzzzzzz.js", "/"] {
+        for plain in [
+            "/config.json",
+            "/index.html",
+            "/numbers",
+            "/my-page.js",
+            "/x-zzzzzzzzzzzzzzzz.js",
+            "/",
+            "/snippets/wadesk-0123456789abcdef/inline0.js",
+            "/chunk-0123456789.wasm",
+            "/chunk-0123456789abcdef0.wasm",
+        ] {
             assert!(!is_fingerprinted(plain), "{plain}");
         }
     }
