@@ -1,16 +1,22 @@
-//! The release bundle: `trunk build --release`, with wasm-opt -Oz run by Trunk itself (see
-//! Trunk.toml and the `data-wasm-opt` attributes in index.html) so the subresource-integrity
-//! hashes Trunk writes into index.html describe the optimised file the browser downloads.
+//! The release bundle in `dist/`: the split wasm of `split.rs`, and what index.html names with
+//! `data-trunk` links (the same index.html `trunk serve` reads for development): stylesheets and
+//! the icon copied under content-hashed names, config.json copied as it is, the `rel="rust"` link
+//! replaced by the module script that starts the app, `<base>` set to the public URL, and a
+//! subresource-integrity value on everything index.html loads. Then every text and wasm file gets
+//! precompressed `.br` and `.gz` siblings (`compress.rs`).
 //!
 //! A bundle whose inputs have not changed since the last build is reused, which is what makes a
-//! second `cargo xtask run` start in seconds: wasm-opt alone takes far longer than that.
+//! second `cargo xtask run` start in seconds.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use crate::process::{Cmd, Outcome};
-use crate::tools::TRUNK_VERSION;
+use base64::Engine as _;
+use sha2::{Digest, Sha384};
+
+use crate::process::Outcome;
+use crate::split::{self, SplitApp};
 
 /// A bundle to build: where it goes and the URL path it is served under.
 pub struct Bundle {
@@ -39,34 +45,162 @@ impl Bundle {
         }
         // A stale stamp must not survive a failed build.
         let _ = std::fs::remove_file(&stamp);
-        // `--offline` below also keeps Trunk's cargo build offline, so download the crates first
-        // (a no-op when they are cached).
-        Cmd::new("cargo").arg("fetch").current_dir(root).run()?;
-        Cmd::new("trunk")
-            .args(["build", "--release", "--offline", "--public-url", self.public_url, "--dist"])
-            .arg(&self.dist)
-            .current_dir(root)
-            .run()?;
-        self.check_output()?;
+        let app = split::build(root)?;
+        self.assemble(root, &app)?;
         if let Some(parent) = stamp.parent() {
             std::fs::create_dir_all(parent).map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
         }
         std::fs::write(&stamp, fingerprint).map_err(|error| format!("cannot write {}: {error}", stamp.display()))
     }
 
-    /// Trunk succeeded; make sure what it wrote is a loadable bundle.
-    fn check_output(&self) -> Outcome {
-        let index = std::fs::read_to_string(self.dist.join("index.html"))
-            .map_err(|error| format!("{}: no index.html after trunk build: {error}", self.dist.display()))?;
-        let wasm_files = files_with_extension(&self.dist, "wasm");
-        if wasm_files.len() != 1 {
-            return Err(format!("{}: expected one .wasm file, found {}", self.dist.display(), wasm_files.len()));
+    /// A fresh `dist/` from the split app and index.html's assets.
+    fn assemble(&self, root: &Path, app: &SplitApp) -> Outcome {
+        if self.dist.exists() {
+            std::fs::remove_dir_all(&self.dist).map_err(|error| format!("cannot empty {}: {error}", self.dist.display()))?;
         }
-        let wasm_name = wasm_files[0].file_name().unwrap_or_default().to_string_lossy().into_owned();
-        if !index.contains(&format!("{}{wasm_name}", self.public_url)) {
-            return Err(format!("{}: index.html does not load {}{wasm_name}", self.dist.display(), self.public_url));
+        std::fs::create_dir_all(&self.dist).map_err(|error| format!("cannot create {}: {error}", self.dist.display()))?;
+        for file in &app.files {
+            let target = self.dist.join(file);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
+            }
+            std::fs::copy(app.dir.join(file), &target).map_err(|error| format!("cannot copy {file}: {error}"))?;
+        }
+        let template = read(&root.join("index.html"))?;
+        let index = render_index(&String::from_utf8_lossy(&template), self.public_url, root, &self.dist, app)?;
+        std::fs::write(self.dist.join("index.html"), index).map_err(|error| format!("cannot write index.html: {error}"))?;
+        crate::compress::precompress(&self.dist)?;
+        self.check_output(app)
+    }
+
+    /// Make sure what was written is a loadable bundle: index.html loads the main module, and the
+    /// loader names every chunk that is there.
+    fn check_output(&self, app: &SplitApp) -> Outcome {
+        let index = std::fs::read_to_string(self.dist.join("index.html"))
+            .map_err(|error| format!("{}: no index.html: {error}", self.dist.display()))?;
+        for file in [&app.main_js, &app.main_wasm] {
+            if !index.contains(&format!("{}{file}", self.public_url)) {
+                return Err(format!("{}: index.html does not load {}{file}", self.dist.display(), self.public_url));
+            }
+        }
+        let loaders = files_with_extension(&self.dist, "js");
+        let loader_text: String = loaders.iter().filter_map(|path| std::fs::read_to_string(path).ok()).collect();
+        for chunk in &app.chunks {
+            if !self.dist.join(chunk).is_file() || !loader_text.contains(&format!("\"./{chunk}\"")) {
+                return Err(format!("{}: chunk {chunk} is missing or not loaded", self.dist.display()));
+            }
         }
         Ok(())
+    }
+}
+
+fn read(path: &Path) -> Outcome<Vec<u8>> {
+    std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
+}
+
+/// `sha384-<base64>`, as `integrity` attributes want it.
+pub fn integrity(bytes: &[u8]) -> String {
+    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(Sha384::digest(bytes)))
+}
+
+/// The attributes of one HTML tag (`<link data-trunk rel="css" href="a.css" />`), in order.
+fn attributes(tag: &str) -> Vec<(String, String)> {
+    let inner = tag.trim_start_matches('<').trim_end_matches('>').trim_end_matches('/');
+    let mut chars = inner.chars().peekable();
+    // Skip the tag name.
+    while chars.peek().is_some_and(|c| !c.is_whitespace()) {
+        chars.next();
+    }
+    let mut attributes = Vec::new();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let name: String = std::iter::from_fn(|| chars.next_if(|c| !c.is_whitespace() && *c != '=')).collect();
+        if name.is_empty() {
+            break;
+        }
+        let mut value = String::new();
+        if chars.next_if_eq(&'=').is_some() {
+            match chars.next_if(|c| *c == '"' || *c == '\'') {
+                Some(quote) => value = std::iter::from_fn(|| chars.next_if(|c| *c != quote)).collect::<String>(),
+                None => value = std::iter::from_fn(|| chars.next_if(|c| !c.is_whitespace())).collect(),
+            }
+            chars.next_if(|c| *c == '"' || *c == '\'');
+        }
+        attributes.push((name, value));
+    }
+    attributes
+}
+
+fn attribute<'a>(attributes: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    attributes.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+}
+
+/// Copy `source` into `dist` as `<stem>-<content hash>.<ext>` and return that name.
+fn copy_hashed(source: &Path, dist: &Path) -> Outcome<(String, Vec<u8>)> {
+    let bytes = read(source)?;
+    let stem = source.file_stem().unwrap_or_default().to_string_lossy();
+    let extension = source.extension().unwrap_or_default().to_string_lossy();
+    let name = format!("{stem}-{}.{extension}", split::content_hash(&bytes));
+    std::fs::write(dist.join(&name), &bytes).map_err(|error| format!("cannot write {name}: {error}"))?;
+    Ok((name, bytes))
+}
+
+/// index.html for `public_url`: every `data-trunk` link replaced by what it stands for.
+fn render_index(template: &str, public_url: &str, root: &Path, dist: &Path, app: &SplitApp) -> Outcome<String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('>').map(|end| start + end + 1).ok_or("index.html: a tag is not closed")?;
+        let tag = &rest[start..end];
+        rest = &rest[end..];
+        let attrs = attributes(tag);
+        let is = |name: &str| tag.starts_with(&format!("<{name}")) && attrs.iter().any(|(key, _)| key.starts_with("data-trunk"));
+        if is("base") {
+            out.push_str(&format!("<base href=\"{public_url}\" />"));
+        } else if is("link") {
+            out.push_str(&trunk_link(&attrs, public_url, root, dist, app)?);
+        } else {
+            out.push_str(tag);
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn trunk_link(attrs: &[(String, String)], public_url: &str, root: &Path, dist: &Path, app: &SplitApp) -> Outcome<String> {
+    let rel = attribute(attrs, "rel").unwrap_or_default();
+    let href = attribute(attrs, "href").unwrap_or_default();
+    match rel {
+        "css" | "icon" => {
+            let (name, bytes) = copy_hashed(&root.join(href), dist)?;
+            let sri = integrity(&bytes);
+            Ok(if rel == "css" {
+                format!("<link rel=\"stylesheet\" href=\"{public_url}{name}\" integrity=\"{sri}\" />")
+            } else {
+                let kind = attribute(attrs, "type").map(|kind| format!(" type=\"{kind}\"")).unwrap_or_default();
+                format!("<link rel=\"icon\" href=\"{public_url}{name}\"{kind} integrity=\"{sri}\" />")
+            })
+        }
+        "copy-file" => {
+            let source = root.join(href);
+            let name = source.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            std::fs::copy(&source, dist.join(&name)).map_err(|error| format!("cannot copy {href}: {error}"))?;
+            Ok(String::new())
+        }
+        "rust" => {
+            let js_sri = integrity(&read(&app.dir.join(&app.main_js))?);
+            let wasm_sri = integrity(&read(&app.dir.join(&app.main_wasm))?);
+            let (js, wasm) = (format!("{public_url}{}", app.main_js), format!("{public_url}{}", app.main_wasm));
+            Ok(format!(
+                "<link rel=\"modulepreload\" href=\"{js}\" crossorigin=\"anonymous\" integrity=\"{js_sri}\" />\n    \
+                 <link rel=\"preload\" href=\"{wasm}\" as=\"fetch\" type=\"application/wasm\" crossorigin=\"anonymous\" integrity=\"{wasm_sri}\" />\n    \
+                 <script type=\"module\">\nimport init from '{js}';\nawait init({{ module_or_path: '{wasm}' }});\n</script>"
+            ))
+        }
+        other => Err(format!("index.html: a data-trunk link with rel={other:?} is not supported by xtask/src/bundle.rs")),
     }
 }
 
@@ -93,9 +227,13 @@ pub fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
 fn fingerprint(root: &Path, public_url: &str) -> Outcome<String> {
     let mut hasher = DefaultHasher::new();
     public_url.hash(&mut hasher);
-    TRUNK_VERSION.hash(&mut hasher);
+    env!("CARGO_PKG_VERSION").hash(&mut hasher);
     std::env::var("RUSTFLAGS").unwrap_or_default().hash(&mut hasher);
-    for input in ["Cargo.toml", "Cargo.lock", "Trunk.toml", "index.html", ".cargo", "src", "api-types", "style", "public"] {
+    // xtask's own bundle steps are inputs too: a change to them rebuilds the bundle.
+    for input in [
+        "Cargo.toml", "Cargo.lock", "index.html", ".cargo", "src", "api-types", "style", "public", "xtask/src/bundle.rs",
+        "xtask/src/split.rs", "xtask/src/compress.rs",
+    ] {
         hash_tree(&root.join(input), root, &mut hasher)?;
     }
     Ok(format!("{:016x}", hasher.finish()))
@@ -140,6 +278,46 @@ mod tests {
         assert_ne!(first, fingerprint(&root, "/console/").unwrap(), "the public URL is an input");
         std::fs::write(root.join("src/lib.rs"), "fn b() {}").unwrap();
         assert_ne!(first, fingerprint(&root, "/").unwrap(), "a source edit is an input");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn attributes_are_read_with_either_quote_or_none() {
+        let attrs = attributes(r#"<link data-trunk rel="css" href='style/app.css' data-x=plain />"#);
+        let pairs: Vec<(&str, &str)> = attrs.iter().map(|(key, value)| (key.as_str(), value.as_str())).collect();
+        assert_eq!(pairs, vec![("data-trunk", ""), ("rel", "css"), ("href", "style/app.css"), ("data-x", "plain")]);
+    }
+
+    #[test]
+    fn index_html_gets_hashed_assets_integrity_and_the_module_script_under_the_public_url() {
+        let root = scratch_dir("index");
+        std::fs::create_dir_all(root.join("style")).unwrap();
+        std::fs::create_dir_all(root.join("public")).unwrap();
+        std::fs::create_dir_all(root.join("app")).unwrap();
+        std::fs::create_dir_all(root.join("dist")).unwrap();
+        std::fs::write(root.join("style/app.css"), "body{}").unwrap();
+        std::fs::write(root.join("public/config.json"), "{}").unwrap();
+        std::fs::write(root.join("app/wadesk-1.js"), "js").unwrap();
+        std::fs::write(root.join("app/wadesk-1_bg.wasm"), "wasm").unwrap();
+        let app = SplitApp {
+            dir: root.join("app"),
+            main_js: "wadesk-1.js".into(),
+            main_wasm: "wadesk-1_bg.wasm".into(),
+            chunks: vec![],
+            files: vec!["wadesk-1.js".into(), "wadesk-1_bg.wasm".into()],
+        };
+        let template = r#"<head><base data-trunk-public-url /><link data-trunk rel="css" href="style/app.css" />
+<link data-trunk rel="copy-file" href="public/config.json" /><link data-trunk rel="rust" data-bin="wadesk" /></head>"#;
+        let html = render_index(template, "/console/", &root, &root.join("dist"), &app).unwrap();
+        let css = format!("app-{}.css", split::content_hash(b"body{}"));
+        assert!(html.contains(r#"<base href="/console/" />"#), "{html}");
+        assert!(html.contains(&format!(r#"href="/console/{css}" integrity="{}""#, integrity(b"body{}"))), "{html}");
+        assert!(root.join("dist").join(&css).is_file() && root.join("dist/config.json").is_file());
+        assert!(html.contains(&format!(r#"<link rel="modulepreload" href="/console/wadesk-1.js" crossorigin="anonymous" integrity="{}""#, integrity(b"js"))), "{html}");
+        assert!(html.contains("import init from '/console/wadesk-1.js';") && html.contains("module_or_path: '/console/wadesk-1_bg.wasm'"), "{html}");
+        assert!(!html.contains("data-trunk"), "{html}");
+        let unknown = render_index(r#"<link data-trunk rel="sass" href="a.scss" />"#, "/", &root, &root.join("dist"), &app);
+        assert!(unknown.unwrap_err().contains("sass"));
         std::fs::remove_dir_all(&root).unwrap();
     }
 

@@ -8,7 +8,7 @@
 
 // The build (bundle.rs) and the bench (bench.rs) call `precompress`; the other helpers (sizes of
 // a buffer, which siblings were written) are for them and may have no caller yet.
-#![cfg_attr(not(test), allow(dead_code))]
+
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -42,6 +42,7 @@ pub struct Compressed {
     pub brotli: u64,
 }
 
+#[cfg(test)]
 impl Compressed {
     /// Whether the `.gz` sibling was written.
     pub fn has_gzip(&self) -> bool {
@@ -94,11 +95,13 @@ pub fn precompress(dir: &Path) -> Outcome<Vec<Compressed>> {
 }
 
 /// The Brotli size of `bytes` at the bundle's settings.
+#[cfg(test)]
 pub fn brotli_len(bytes: &[u8]) -> u64 {
     brotli_bytes(bytes).len() as u64
 }
 
 /// The gzip size of `bytes` at the bundle's settings.
+#[cfg(test)]
 pub fn gzip_len(bytes: &[u8]) -> u64 {
     gzip_bytes(bytes).len() as u64
 }

@@ -9,6 +9,7 @@ mod bench;
 mod bundle;
 mod compress;
 mod process;
+mod split;
 mod system;
 mod tools;
 
@@ -23,6 +24,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
   run [-- server flags]   build the SPA and start the sandbox server (http://127.0.0.1:8080)
   test                    install test dependencies and run every test suite (what CI runs)
+  bundle [--public-url P] build the release bundle into dist/ (for hosting it elsewhere: P is the
+                          URL path it is served under, /console/ for example; default /)
   bench                   bundle sizes and cold-load time of the login page";
 
 fn main() -> ExitCode {
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         "run" => run(&root, &rest),
         "test" => test(&root),
         "bench" => bench(&root),
+        "bundle" => bundle(&root, &rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -131,7 +135,7 @@ fn run(root: &Path, server_flags: &[String]) -> ExitCode {
     let prepared = run_steps(
         "cargo xtask run",
         vec![
-            step("build tools (wasm target, trunk, wasm-bindgen, wasm-opt)", || tools::ensure_build_tools(root)),
+            step("build tools (wasm target, wasm-bindgen, wasm-opt)", || tools::ensure_build_tools(root)),
             step("release bundle -> dist/", || Bundle::root(root).build(root)),
             step("server build", || {
                 Cmd::new("cargo").args(["build", "-p", "wadesk-server"]).current_dir(root).run()
@@ -172,7 +176,7 @@ fn test(root: &Path) -> ExitCode {
     let dist = Bundle::root(root);
     let dist_console = Bundle::console(root);
     let steps = vec![
-        step("build tools (wasm target, trunk, wasm-bindgen, wasm-opt)", || tools::ensure_build_tools(root)),
+        step("build tools (wasm target, wasm-bindgen, wasm-opt)", || tools::ensure_build_tools(root)),
         step("system packages (chromium, chromium-driver, postgresql)", system::ensure_packages),
         step("PostgreSQL for the server tests", || {
             let url = system::ensure_postgres()?;
@@ -199,6 +203,7 @@ fn test(root: &Path) -> ExitCode {
             dist.build(root)?;
             dist_console.build(root)
         }),
+        step("bundle size budgets (first load 150 KB, any chunk 80 KB)", || bench::check_sizes(&dist.dist)),
         step("end-to-end tests (bundle + server in headless Chromium)", || {
             Cmd::new("cargo")
                 .args(["test", "-p", "wadesk-e2e"])
@@ -214,11 +219,31 @@ fn test(root: &Path) -> ExitCode {
     exit_code(passed)
 }
 
+fn bundle(root: &Path, args: &[String]) -> ExitCode {
+    let public_url = match args {
+        [] => "/".to_owned(),
+        [flag, url] if flag == "--public-url" => format!("/{}/", url.trim_matches('/')).replace("//", "/"),
+        _ => {
+            eprintln!("usage: cargo xtask bundle [--public-url /console/]");
+            return ExitCode::from(2);
+        }
+    };
+    let bundle = Bundle { dist: root.join("dist"), public_url: Box::leak(public_url.into_boxed_str()) };
+    exit_code(run_steps(
+        "cargo xtask bundle",
+        vec![
+            step("build tools (wasm target, wasm-bindgen, wasm-opt)", || tools::ensure_build_tools(root)),
+            step("release bundle -> dist/", || bundle.build(root)),
+            step("size budgets", || bench::check_sizes(&bundle.dist)),
+        ],
+    ))
+}
+
 fn bench(root: &Path) -> ExitCode {
     exit_code(run_steps(
         "cargo xtask bench",
         vec![
-            step("build tools (wasm target, trunk, wasm-bindgen, wasm-opt)", || tools::ensure_build_tools(root)),
+            step("build tools (wasm target, wasm-bindgen, wasm-opt)", || tools::ensure_build_tools(root)),
             step("release bundle -> dist/", || Bundle::root(root).build(root)),
             step("measure", || bench::run(root)),
         ],

@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 
 use crate::process::{Cmd, Outcome};
 
-/// Trunk 0.22 needs a newer rustc than the machines this project targets.
-pub const TRUNK_VERSION: &str = "0.21.14";
 /// binaryen's wasm-opt from npm: Debian's binaryen (108) cannot read current Rust wasm.
 pub const BINARYEN_NPM_PACKAGE: &str = "binaryen@132";
 pub const WASM_OPT_VERSION: &str = "132";
@@ -19,7 +17,7 @@ pub fn node_tools_bin(root: &Path) -> PathBuf {
 }
 
 /// Put `~/.cargo/bin` (fresh installs land there) and the npm tools first on PATH for this
-/// process and everything it starts, so Trunk finds our wasm-opt and wasm-bindgen.
+/// process and everything it starts, so the bundle steps find our wasm-opt and wasm-bindgen.
 pub fn extend_path(root: &Path) {
     let mut entries = vec![node_tools_bin(root), cargo_home().join("bin")];
     if let Some(existing) = std::env::var_os("PATH") {
@@ -35,10 +33,11 @@ fn cargo_home() -> PathBuf {
     })
 }
 
-/// Everything `trunk build --release` needs: the wasm target, Trunk, wasm-bindgen, wasm-opt.
+/// Everything the release bundle (`bundle.rs`, `split.rs`) and the wasm tests need: the wasm
+/// target, wasm-bindgen (and its test runner), wasm-opt. Trunk is not needed: it cannot split the
+/// wasm, so xtask builds the bundle itself; `trunk serve` remains an option for development.
 pub fn ensure_build_tools(root: &Path) -> Outcome {
     ensure_wasm_target()?;
-    ensure_trunk()?;
     ensure_wasm_bindgen(root)?;
     ensure_wasm_opt(root)
 }
@@ -50,16 +49,6 @@ fn ensure_wasm_target() -> Outcome {
         return Ok(());
     }
     Cmd::new("rustup").args(["target", "add", WASM_TARGET]).run()
-}
-
-fn ensure_trunk() -> Outcome {
-    let wanted = format!("trunk {TRUNK_VERSION}");
-    if Cmd::new("trunk").arg("--version").probe().is_some_and(|out| out.trim() == wanted) {
-        println!("    ok: {wanted}");
-        return Ok(());
-    }
-    println!("    installing {wanted} (12-16 minutes on 2 cores, once)");
-    cargo_install().args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]).run()
 }
 
 /// wasm-bindgen's CLI must match the `wasm-bindgen` crate in Cargo.lock exactly, or the generated
@@ -83,8 +72,8 @@ fn ensure_wasm_bindgen(root: &Path) -> Outcome {
     cargo_install().args(["install", "wasm-bindgen-cli", "--version", &version]).run()
 }
 
-/// `cargo` for installing a build tool: its own release profile asks for fat LTO and one codegen
-/// unit (Trunk's does), which makes the one-time install several minutes longer on two cores
+/// `cargo` for installing a build tool: its own release profile may ask for fat LTO and one
+/// codegen unit, which makes the one-time install several minutes longer on two cores
 /// for a tool whose speed hardly matters here. Parallel codegen without LTO builds it faster.
 fn cargo_install() -> Cmd {
     Cmd::new("cargo")
