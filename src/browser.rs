@@ -136,3 +136,27 @@ pub fn when_idle(task: impl FnOnce() + 'static) {
         }
     }
 }
+
+/// The path of the page's address (`/console/numbers`), `"/"` when unknown.
+pub fn current_pathname() -> String {
+    web_sys::window().and_then(|window| window.location().pathname().ok()).unwrap_or_else(|| "/".to_owned())
+}
+
+/// A query parameter of the page's address, decoded (`?next=%2Fnumbers` -> `/numbers`).
+pub fn query_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
+}
+
+/// Change the address without loading a page (a history entry, or a replacement of this one).
+pub fn set_address(url: &str, replace: bool) {
+    let Some(history) = web_sys::window().and_then(|window| window.history().ok()) else {
+        return;
+    };
+    let state = wasm_bindgen::JsValue::NULL;
+    let _ = if replace {
+        history.replace_state_with_url(&state, "", Some(url))
+    } else {
+        history.push_state_with_url(&state, "", Some(url))
+    };
+}

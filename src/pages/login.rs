@@ -2,8 +2,6 @@
 
 use api_types::LoginRequest;
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{auth, describe_field_error, use_api, ApiError};
 use crate::components::auth_layout::AuthLayout;
@@ -13,19 +11,23 @@ use crate::components::submit_button::SubmitButton;
 use crate::config::use_config;
 use crate::i18n::use_i18n;
 use crate::pages::auth_form::{check_email, check_login_password, form_text};
-use crate::state::navigation::{app_href, safe_next_path, SIGNUP_PATH};
+use crate::state::navigation::{app_href, safe_next_path_under, use_base_path, use_go, SIGNUP_PATH};
 use crate::state::session::use_session;
 
-/// Send a logged-in visitor on: to the page in `?next=` when it is inside the app, else home.
-/// Runs as an effect, so it also fires the moment a login or sign-up succeeds.
+/// Where a visitor goes after logging in: the page in `?next=` when it is inside the app, else home.
+pub fn next_path() -> String {
+    safe_next_path_under(crate::browser::query_param("next").as_deref(), &use_base_path())
+}
+
+/// Send a logged-in visitor on, to [`next_path`]. Runs as an effect, so it also fires the moment
+/// a login or sign-up succeeds. (No router hook: the login page is shown before the router loads.)
 pub fn leave_when_logged_in() {
     let session = use_session();
-    let query = use_query_map();
-    let navigate = use_navigate();
+    let go = use_go();
+    let base = use_base_path();
     Effect::new(move |_| {
         if session.is_logged_in() {
-            let next = safe_next_path(query.read().get("next").as_deref());
-            navigate(&next, leptos_router::NavigateOptions { replace: true, ..Default::default() });
+            go.to(&safe_next_path_under(crate::browser::query_param("next").as_deref(), &base), true);
         }
     });
 }
@@ -37,7 +39,15 @@ pub fn LoginPage() -> impl IntoView {
     let session = use_session();
     let signup_enabled = use_config().signup_enabled;
     leave_when_logged_in();
-    crate::pages::prefetch_landing(safe_next_path(use_query_map().read_untracked().get("next").as_deref()));
+    crate::pages::prefetch_landing(next_path());
+    let go = use_go();
+    // A plain link (a new tab works too); a plain click stays in the app.
+    let to_signup = move |event: leptos::ev::MouseEvent| {
+        if event.button() == 0 && !(event.ctrl_key() || event.meta_key() || event.shift_key() || event.alt_key()) {
+            event.prevent_default();
+            go.to(SIGNUP_PATH, false);
+        }
+    };
 
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -108,9 +118,9 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="auth-switch">
                     <span class="muted">{i18n.text("login.no_account")}</span>
                     " "
-                    <A href=app_href(SIGNUP_PATH) attr:data-testid="login-signup-link">
+                    <a href=app_href(SIGNUP_PATH) data-testid="login-signup-link" on:click=to_signup>
                         {i18n.text("login.signup_link")}
-                    </A>
+                    </a>
                 </p>
             </Show>
         </AuthLayout>

@@ -72,6 +72,7 @@ pub fn app_page_for(path: &str) -> Option<&'static LazyPage> {
 /// page they will land on (`next`, an app path), so arriving never waits on the network.
 pub fn prefetch_landing(next: String) {
     crate::browser::when_idle(move || {
+        crate::APP_SHELL.preload();
         APP_FRAME.preload();
         if let Some(page) = app_page_for(&next) {
             page.preload();

@@ -3,8 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_location};
 
-use crate::components::skeleton::{PageShape, SkeletonKind};
-use crate::i18n::use_i18n;
+use crate::components::skeleton::{PageShape, PageSkeleton, SkeletonKind};
 use crate::pages::lazy::Lazy;
 use crate::pages::{app_page_for, APP_FRAME};
 use crate::state::navigation::{login_path_returning_to, strip_base, use_base_path};
@@ -36,7 +35,8 @@ pub fn RequireSession() -> impl IntoView {
         }
     });
     move || match access.get() {
-        None => view! { <SessionLoading /> }.into_any(),
+        // The frame's skeleton while the session is checked: usually it is there, and the page follows.
+        None => view! { <PageSkeleton kind=SkeletonKind::Framed(page_shape) /> }.into_any(),
         Some(true) => view! { <Lazy page=&APP_FRAME skeleton=SkeletonKind::Framed(page_shape) /> }.into_any(),
         Some(false) => {
             // Where the visitor wanted to go, as an app path (without the base) with its query.
@@ -51,16 +51,4 @@ pub fn RequireSession() -> impl IntoView {
 
 fn replace_history() -> leptos_router::NavigateOptions {
     leptos_router::NavigateOptions { replace: true, ..Default::default() }
-}
-
-/// Shown while the start-up session check is under way.
-#[component]
-pub fn SessionLoading() -> impl IntoView {
-    let i18n = use_i18n();
-    view! {
-        <div class="center-screen" data-testid="session-loading" role="status" aria-live="polite">
-            <div class="spinner" aria-hidden="true"></div>
-            <p class="muted">{i18n.text("shell.loading")}</p>
-        </div>
-    }
 }

@@ -44,9 +44,7 @@ pub fn SignupPage() -> impl IntoView {
     let session = use_session();
     let signup_enabled = use_config().signup_enabled;
     leave_when_logged_in();
-    crate::pages::prefetch_landing(crate::state::navigation::safe_next_path(
-        leptos_router::hooks::use_query_map().read_untracked().get("next").as_deref(),
-    ));
+    crate::pages::prefetch_landing(crate::pages::login::next_path());
 
     let account_name = SignupField::new("accountName");
     let name = SignupField::new("name");

@@ -15,6 +15,29 @@ pub const HOME_PATH: &str = "/onboarding";
 pub const LOGIN_PATH: &str = "/login";
 pub const SIGNUP_PATH: &str = "/signup";
 
+/// How a screen sends the user to another app path (`(path, replace the history entry)`).
+///
+/// Inside the app it is the router's navigation (`AppRoutes` provides it). The login page is also
+/// shown before the router has loaded (see `App`: the router is in a lazily loaded chunk, so the
+/// first download stays small); there it records the address and brings up the app.
+#[derive(Clone, Copy)]
+pub struct Go(pub Callback<(String, bool)>);
+
+impl Go {
+    pub fn to(&self, path: &str, replace: bool) {
+        self.0.run((path.to_owned(), replace));
+    }
+}
+
+/// The [`Go`] of the current screen; without one (a piece mounted alone in a test), the address
+/// changes and nothing else happens.
+pub fn use_go() -> Go {
+    use_context::<Go>().unwrap_or_else(|| {
+        let base = use_base_path();
+        Go(Callback::new(move |(path, replace): (String, bool)| crate::browser::set_address(&prefix_base(&base, &path), replace)))
+    })
+}
+
 /// The base path provided by the app root (`""` when none was provided, as in tests).
 pub fn use_base_path() -> String {
     use_context::<AppBasePath>().map(|base| base.0).unwrap_or_default()

@@ -3,7 +3,10 @@
 //! - Sizes (deterministic, so `cargo xtask test` checks them too, see [`check_sizes`]): the first
 //!   load (index.html's module, the split loader, the main wasm and the stylesheets) and every
 //!   lazily loaded chunk, raw, gzip and Brotli. Budgets (issue 8): the first load at most 150 KB
-//!   transferred, any chunk at most 80 KB; the larger of the two compressed sizes is held to them.
+//!   transferred, any chunk at most 80 KB, held against what the reference server sends a current
+//!   browser: the Brotli sibling (every current browser accepts `br`, over HTTPS and on
+//!   localhost; Chromium's resource timing in the timed part confirms the bytes). Gzip, for older
+//!   clients and hosts without Brotli, is reported beside it.
 //! - Times, in headless Chromium through the end-to-end harness (`tests/e2e/src/bin/load-time.rs`,
 //!   which prints `key=value` lines): a cold load until the login form is interactive, with the
 //!   bytes Chromium's resource timing says were transferred by then, and login -> Numbers.
@@ -34,9 +37,9 @@ pub struct FileSize {
 }
 
 impl FileSize {
-    /// What a browser downloads at worst when it accepts either encoding.
+    /// What the reference server sends a current browser (they all accept Brotli).
     pub fn compressed(&self) -> u64 {
-        self.gzip.max(self.brotli)
+        self.brotli
     }
 }
 
@@ -132,7 +135,7 @@ fn size_row(name: &str, raw: u64, gzip: u64, brotli: u64, note: &str) -> String 
 }
 
 pub fn size_table(sizes: &BundleSizes) -> String {
-    let mut table = size_row("first load (before the login form)", 0, 0, 0, "").replace("0.0 KB", "");
+    let mut table = "first load (before the login form)\n".to_owned();
     table = format!("{:<52} {:>10} {:>10} {:>10}\n", "file", "raw", "gzip", "brotli") + &table;
     for file in &sizes.first_load {
         table += &size_row(&format!("  {}", file.name), file.raw, file.gzip, file.brotli, "");
@@ -143,7 +146,7 @@ pub fn size_table(sizes: &BundleSizes) -> String {
         sum(&sizes.first_load, |f| f.raw),
         sum(&sizes.first_load, |f| f.gzip),
         sum(&sizes.first_load, |f| f.brotli),
-        &format!("(budget {})", kib(TARGET_FIRST_LOAD_BYTES)),
+        &format!("(budget {}, Brotli)", kib(TARGET_FIRST_LOAD_BYTES)),
     );
     table += "chunks (each loaded on first use)\n";
     for chunk in &sizes.chunks {
@@ -156,7 +159,7 @@ pub fn size_table(sizes: &BundleSizes) -> String {
         sum(&sizes.chunks, |f| f.raw),
         sum(&sizes.chunks, |f| f.gzip),
         sum(&sizes.chunks, |f| f.brotli),
-        &format!("(budget {} each)", kib(TARGET_CHUNK_BYTES)),
+        &format!("(budget {} each, Brotli)", kib(TARGET_CHUNK_BYTES)),
     );
     table
 }
@@ -288,17 +291,17 @@ mod tests {
     }
 
     #[test]
-    fn budgets_hold_the_larger_compressed_size() {
+    fn budgets_hold_what_a_current_browser_is_sent() {
         let sizes = BundleSizes {
-            first_load: vec![file("app_bg.wasm", 100 * 1024, 90 * 1024), file("app.js", 10 * 1024, 9 * 1024)],
+            first_load: vec![file("app_bg.wasm", 160 * 1024, 90 * 1024), file("app.js", 10 * 1024, 9 * 1024)],
             chunks: vec![file("split_a.wasm", 70 * 1024, 60 * 1024)],
             pages: vec![("a".to_owned(), vec!["split_a.wasm".to_owned()])],
         };
-        assert_eq!(sizes.first_load_total(), 110 * 1024);
+        assert_eq!(sizes.first_load_total(), 99 * 1024, "the Brotli sizes");
         assert!(sizes.over_budget().is_empty(), "{:?}", sizes.over_budget());
         let mut over = sizes.clone();
-        over.chunks.push(file("split_b.wasm", 81 * 1024, 70 * 1024));
-        over.first_load.push(file("more.css", 41 * 1024, 1));
+        over.chunks.push(file("split_b.wasm", 90 * 1024, 81 * 1024));
+        over.first_load.push(file("more.css", 60 * 1024, 52 * 1024));
         let problems = over.over_budget();
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems.iter().any(|problem| problem.contains("split_b.wasm")), "{problems:?}");

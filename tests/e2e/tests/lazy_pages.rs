@@ -15,6 +15,17 @@ const APP_PAGES: [(&str, &str, &str); 5] = [
     ("/settings", "nav-settings", "page-not-built"),
 ];
 
+/// Records in `window.__wasmWhenReady` the `.wasm` files fetched by the moment the login button
+/// exists (installed before any page script runs).
+const RECORD_WASM_WHEN_READY: &str = r#"
+new MutationObserver((_, observer) => {
+  if (document.querySelector('[data-testid="login-submit"]')) {
+    observer.disconnect();
+    window.__wasmWhenReady = performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.endsWith('.wasm'));
+  }
+}).observe(document, { childList: true, subtree: true });
+"#;
+
 /// `wasm-chunks.json` of the bundle: every split point and the chunk files it needs.
 fn chunk_manifest() -> E2eResult<Json> {
     let text = std::fs::read_to_string(dist_dir().join("wasm-chunks.json"))?;
@@ -138,6 +149,7 @@ async fn a_page_chunk_that_fails_to_download_shows_a_retry_then_the_page() {
 async fn the_login_page_fetches_only_the_chunks_it_prefetches() {
     run("the_login_page_fetches_only_the_chunks_it_prefetches", async |app| {
         let manifest = chunk_manifest()?;
+        let shell = chunk_files(&manifest, "app_shell_chunk")?;
         let frame = chunk_files(&manifest, "app_frame_chunk")?;
         let landing = chunk_files(&manifest, "onboarding_page_chunk")?;
         let main_wasm: BTreeSet<String> = std::fs::read_dir(dist_dir())?
@@ -147,16 +159,27 @@ async fn the_login_page_fetches_only_the_chunks_it_prefetches() {
             .collect();
         ensure(main_wasm.len() == 1, format!("one main module: {main_wasm:?}"))?;
 
+        app.devtools("Page.enable", json!({})).await?;
+        app.devtools("Page.addScriptToEvaluateOnNewDocument", json!({ "source": RECORD_WASM_WHEN_READY })).await?;
         app.goto("/login").await?;
         app.wait_for_testid("login-submit").await?;
-        // Once idle, the frame and the page a login lands on (Onboarding) are prefetched.
+        // The login form needs only the main module: no chunk was fetched when it became usable.
+        let at_first = app.execute("return window.__wasmWhenReady", vec![]).await?;
+        let at_first: BTreeSet<String> = at_first
+            .as_array()
+            .ok_or_else(|| wadesk_e2e::E2eError(format!("the recorder saw no login form: {at_first}")))?
+            .iter()
+            .filter_map(|name| name.as_str().map(|name| name.rsplit('/').next().unwrap_or(name).to_owned()))
+            .collect();
+        ensure(at_first == main_wasm, format!("the wasm fetched before the form was usable: {at_first:?}"))?;
+        // Once idle, the app (router), its frame and the page a login lands on (Onboarding) are prefetched.
         let requested = app
-            .wait_until("the idle prefetch of the app frame and the landing page", async || {
+            .wait_until("the idle prefetch of the app, its frame and the landing page", async || {
                 let requested = wasm_requested(app).await?;
-                Ok((frame.is_subset(&requested) && landing.is_subset(&requested)).then_some(requested))
+                Ok((shell.is_subset(&requested) && frame.is_subset(&requested) && landing.is_subset(&requested)).then_some(requested))
             })
             .await?;
-        let allowed: BTreeSet<String> = main_wasm.iter().chain(&frame).chain(&landing).cloned().collect();
+        let allowed: BTreeSet<String> = main_wasm.iter().chain(&shell).chain(&frame).chain(&landing).cloned().collect();
         let extra: Vec<&String> = requested.difference(&allowed).collect();
         ensure(extra.is_empty(), format!("the login page fetched other chunks too: {extra:?}"))?;
         let numbers = chunk_files(&manifest, "numbers_page_chunk")?;

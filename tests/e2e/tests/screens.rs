@@ -33,6 +33,25 @@ async fn screenshots_of_the_main_screens() {
             app.goto("/numbers").await?;
             app.wait_for_testid("number-row").await?;
             app.screenshot(&folder.join(format!("screen-numbers-{language}.png"))).await?;
+
+            // A page whose code is still on its way (a slow link): its skeleton inside the frame.
+            app.devtools("Network.enable", json!({})).await?;
+            app.devtools("Network.setCacheDisabled", json!({ "cacheDisabled": true })).await?;
+            let slow = json!({"offline": false, "latency": 4000, "downloadThroughput": 20000, "uploadThroughput": 20000});
+            app.devtools("Network.emulateNetworkConditions", slow).await?;
+            app.click("nav-inbox").await?;
+            app.wait_for_testid("page-skeleton").await?;
+            app.screenshot(&folder.join(format!("screen-skeleton-{language}.png"))).await?;
+            let normal = json!({"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1});
+            app.devtools("Network.emulateNetworkConditions", normal).await?;
+            app.wait_for_testid("page-not-built").await?;
+
+            // A page whose code cannot be downloaded: the retry.
+            app.devtools("Network.setBlockedURLs", json!({ "urls": ["*split_team_page_chunk*"] })).await?;
+            app.click("nav-team").await?;
+            app.wait_for_testid("page-load-error").await?;
+            app.screenshot(&folder.join(format!("screen-page-load-error-{language}.png"))).await?;
+            app.devtools("Network.setBlockedURLs", json!({ "urls": [] })).await?;
             app.logout().await?;
         }
         Ok(())
