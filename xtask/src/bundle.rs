@@ -194,8 +194,15 @@ fn trunk_link(attrs: &[(String, String)], public_url: &str, root: &Path, dist: &
             let js_sri = integrity(&read(&app.dir.join(&app.main_js))?);
             let wasm_sri = integrity(&read(&app.dir.join(&app.main_wasm))?);
             let (js, wasm) = (format!("{public_url}{}", app.main_js), format!("{public_url}{}", app.main_wasm));
+            // The main module imports the split loader (and any snippet): fetch those at once too,
+            // rather than after the main module has been parsed.
+            let mut imported = String::new();
+            for file in app.files.iter().filter(|file| file.ends_with(".js") && **file != app.main_js) {
+                let sri = integrity(&read(&app.dir.join(file))?);
+                imported += &format!("<link rel=\"modulepreload\" href=\"{public_url}{file}\" crossorigin=\"anonymous\" integrity=\"{sri}\" />\n    ");
+            }
             Ok(format!(
-                "<link rel=\"modulepreload\" href=\"{js}\" crossorigin=\"anonymous\" integrity=\"{js_sri}\" />\n    \
+                "{imported}<link rel=\"modulepreload\" href=\"{js}\" crossorigin=\"anonymous\" integrity=\"{js_sri}\" />\n    \
                  <link rel=\"preload\" href=\"{wasm}\" as=\"fetch\" type=\"application/wasm\" crossorigin=\"anonymous\" integrity=\"{wasm_sri}\" />\n    \
                  <script type=\"module\">\nimport init from '{js}';\nawait init({{ module_or_path: '{wasm}' }});\n</script>"
             ))
@@ -298,13 +305,14 @@ mod tests {
         std::fs::write(root.join("style/app.css"), "body{}").unwrap();
         std::fs::write(root.join("public/config.json"), "{}").unwrap();
         std::fs::write(root.join("app/wadesk-1.js"), "js").unwrap();
+        std::fs::write(root.join("app/__wasm_split-1.js"), "loader").unwrap();
         std::fs::write(root.join("app/wadesk-1_bg.wasm"), "wasm").unwrap();
         let app = SplitApp {
             dir: root.join("app"),
             main_js: "wadesk-1.js".into(),
             main_wasm: "wadesk-1_bg.wasm".into(),
             chunks: vec![],
-            files: vec!["wadesk-1.js".into(), "wadesk-1_bg.wasm".into()],
+            files: vec!["__wasm_split-1.js".into(), "wadesk-1.js".into(), "wadesk-1_bg.wasm".into()],
         };
         let template = r#"<head><base data-trunk-public-url /><link data-trunk rel="css" href="style/app.css" />
 <link data-trunk rel="copy-file" href="public/config.json" /><link data-trunk rel="rust" data-bin="wadesk" /></head>"#;
@@ -314,6 +322,7 @@ mod tests {
         assert!(html.contains(&format!(r#"href="/console/{css}" integrity="{}""#, integrity(b"body{}"))), "{html}");
         assert!(root.join("dist").join(&css).is_file() && root.join("dist/config.json").is_file());
         assert!(html.contains(&format!(r#"<link rel="modulepreload" href="/console/wadesk-1.js" crossorigin="anonymous" integrity="{}""#, integrity(b"js"))), "{html}");
+        assert!(html.contains(&format!(r#"<link rel="modulepreload" href="/console/__wasm_split-1.js" crossorigin="anonymous" integrity="{}""#, integrity(b"loader"))), "{html}");
         assert!(html.contains("import init from '/console/wadesk-1.js';") && html.contains("module_or_path: '/console/wadesk-1_bg.wasm'"), "{html}");
         assert!(!html.contains("data-trunk"), "{html}");
         let unknown = render_index(r#"<link data-trunk rel="sass" href="a.scss" />"#, "/", &root, &root.join("dist"), &app);

@@ -25,7 +25,9 @@ window.__loginReadyAt = new Promise((resolve) => {
       done = true;
       const at = performance.now();
       window.__firstLoad = performance.getEntriesByType('resource')
-        .map((entry) => ({ name: entry.name, transferSize: entry.transferSize }));
+        .map((entry) => ({ name: entry.name, transferSize: entry.transferSize, start: entry.startTime, end: entry.responseEnd }));
+      const nav = performance.getEntriesByType('navigation')[0];
+      window.__firstLoad.push({ name: 'document', transferSize: 0, start: 0, end: nav ? nav.responseEnd : 0 });
       resolve(at);
       return;
     }
@@ -93,6 +95,12 @@ async fn main() {
             }
         }
         eprintln!("run {run}: {millis:.0} ms, {} bytes of wasm+js+css", first_load.iter().sum::<u64>());
+        if std::env::var_os("LOAD_TIME_VERBOSE").is_some() {
+            for resource in resources.as_array().into_iter().flatten() {
+                eprintln!("    {:>6.0} -> {:>6.0} ms  {:>8} B  {}", resource["start"].as_f64().unwrap_or(0.0), resource["end"].as_f64().unwrap_or(0.0),
+                    resource["transferSize"].as_u64().unwrap_or(0), resource["name"].as_str().unwrap_or_default());
+            }
+        }
         samples.push(millis);
 
         // Then log in from `/login?next=/numbers`, as a bookmark of the Numbers page does.
