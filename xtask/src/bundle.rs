@@ -83,6 +83,17 @@ impl Bundle {
                 return Err(format!("{}: index.html does not load {}{file}", self.dist.display(), self.public_url));
             }
         }
+        // Every wasm, script and stylesheet has its precompressed siblings (they all shrink).
+        for extension in ["wasm", "js", "css"] {
+            for file in files_with_extension(&self.dist, extension) {
+                for sibling in ["br", "gz"] {
+                    let name = format!("{}.{sibling}", file.display());
+                    if !Path::new(&name).is_file() {
+                        return Err(format!("{name} is missing: the bundle was not precompressed"));
+                    }
+                }
+            }
+        }
         let loaders = files_with_extension(&self.dist, "js");
         let loader_text: String = loaders.iter().filter_map(|path| std::fs::read_to_string(path).ok()).collect();
         for chunk in &app.chunks {

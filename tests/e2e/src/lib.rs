@@ -581,6 +581,16 @@ impl Browser {
         .await
     }
 
+    /// Wait until the navigation link `nav_id` is the current page's (the router marks it with
+    /// `aria-current="page"`).
+    pub async fn wait_for_current_nav(&self, nav_id: &str) -> E2eResult {
+        self.wait_until(&format!("{nav_id} to be the current page"), async || {
+            let link = self.by_testid(nav_id).await?;
+            Ok((link.attr("aria-current").await?.as_deref() == Some("page")).then_some(()))
+        })
+        .await
+    }
+
     /// Wait until the app path (after the base path, with query) equals `path`.
     pub async fn wait_for_path(&self, path: &str) -> E2eResult<Url> {
         self.wait_for_url(path, |url| self.app_path(url) == path).await

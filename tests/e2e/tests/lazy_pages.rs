@@ -54,15 +54,6 @@ async fn wasm_requested(browser: &Browser) -> E2eResult<BTreeSet<String>> {
         .collect())
 }
 
-async fn wait_for_current_nav(browser: &Browser, nav_id: &str) -> E2eResult {
-    browser
-        .wait_until(&format!("{nav_id} to be the current page"), async || {
-            let link = browser.by_testid(nav_id).await?;
-            Ok((link.attr("aria-current").await?.as_deref() == Some("page")).then_some(()))
-        })
-        .await
-}
-
 async fn every_page_by_navigation_and_reload(app: &Browser) -> E2eResult {
     app.goto("/signup").await?;
     app.wait_for_testid("signup-account-name").await?;
@@ -72,16 +63,16 @@ async fn every_page_by_navigation_and_reload(app: &Browser) -> E2eResult {
     for (path, nav, marker) in APP_PAGES {
         app.click(nav).await?;
         app.wait_for_path(path).await?;
-        wait_for_current_nav(app, nav).await?;
+        app.wait_for_current_nav(nav).await?;
         app.wait_for_testid(marker).await?;
     }
     for (path, nav, marker) in APP_PAGES {
         app.goto(path).await?;
         app.wait_for_testid(marker).await?;
-        wait_for_current_nav(app, nav).await?;
+        app.wait_for_current_nav(nav).await?;
         app.refresh().await?;
         app.wait_for_testid(marker).await?;
-        wait_for_current_nav(app, nav).await?;
+        app.wait_for_current_nav(nav).await?;
         ensure(app.current_path().await? == path, format!("the reload stayed on {path}"))?;
     }
     Ok(())

@@ -2,7 +2,7 @@
 //! `cargo test -p wadesk-e2e --test screens -- --ignored` writes `tests/e2e/screenshots/screen-*.png`.
 //! Ignored by default: it asserts nothing beyond the screens loading.
 
-use wadesk_e2e::{json, repository_root, run, E2eResult};
+use wadesk_e2e::{json, repository_root, run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "writes screenshots for people to look at; run with --ignored"]

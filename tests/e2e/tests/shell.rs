@@ -22,16 +22,6 @@ async fn wait_for_login_with_next(browser: &Browser, next: &str) -> E2eResult {
     Ok(())
 }
 
-/// The router marks the link of the page on screen with `aria-current="page"`.
-async fn wait_for_current_nav(browser: &Browser, nav_id: &str) -> E2eResult {
-    browser
-        .wait_until(&format!("{nav_id} to be the current page"), async || {
-            let link = browser.by_testid(nav_id).await?;
-            Ok((link.attr("aria-current").await?.as_deref() == Some("page")).then_some(()))
-        })
-        .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_shows_an_error_and_stays_on_login() {
     run("a_wrong_password_shows_an_error_and_stays_on_login", async |app| {
@@ -68,7 +58,7 @@ async fn a_guarded_page_sends_to_login_and_back() {
         wait_for_login_with_next(app, "/numbers").await?;
         app.submit_login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
         app.wait_for_path("/numbers").await?;
-        wait_for_current_nav(app, "nav-numbers").await
+        app.wait_for_current_nav("nav-numbers").await
     })
     .await;
 }
@@ -78,10 +68,10 @@ async fn a_deep_link_survives_a_reload() {
     run("a_deep_link_survives_a_reload", async |app| {
         app.login_admin().await?;
         app.goto("/team").await?;
-        wait_for_current_nav(app, "nav-team").await?;
+        app.wait_for_current_nav("nav-team").await?;
         app.refresh().await?;
         app.wait_for_testid("topbar-account-name").await?;
-        wait_for_current_nav(app, "nav-team").await?;
+        app.wait_for_current_nav("nav-team").await?;
         ensure(app.current_path().await? == "/team", "the reload stayed on /team")?;
         ensure(!app.has_testid("not-found-page").await?, "the deep link is not a 404")
     })
@@ -251,10 +241,10 @@ async fn the_console_sub_path_build_works() {
         ensure(app.current_url().await?.path().starts_with("/console/"), "the app stays under /console")?;
 
         app.goto("/numbers").await?;
-        wait_for_current_nav(app, "nav-numbers").await?;
+        app.wait_for_current_nav("nav-numbers").await?;
         app.refresh().await?;
         app.wait_for_testid("topbar-account-name").await?;
-        wait_for_current_nav(app, "nav-numbers").await?;
+        app.wait_for_current_nav("nav-numbers").await?;
         ensure(app.current_url().await?.path() == "/console/numbers", "the deep link reloads under /console")?;
 
         // Every script, stylesheet and preload the page references lives under /console/ and loads.
@@ -304,14 +294,14 @@ async fn a_console_hosted_on_another_origin_uses_the_api_through_cors() {
 
         app.submit_login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
         app.wait_for_text("topbar-account-name", ADMIN_ACCOUNT).await?;
-        wait_for_current_nav(app, "nav-numbers").await?;
+        app.wait_for_current_nav("nav-numbers").await?;
         let page = app.current_url().await?;
         ensure(page.as_str() == format!("{console}/numbers"), format!("back on the page asked for, on the static host: {page}"))?;
 
         // The session cookie belongs to the API's origin and goes along on every call after a reload.
         app.refresh().await?;
         app.wait_for_text("topbar-account-name", ADMIN_ACCOUNT).await?;
-        wait_for_current_nav(app, "nav-numbers").await?;
+        app.wait_for_current_nav("nav-numbers").await?;
         Ok(())
     })
     .await;
