@@ -29,10 +29,16 @@ const NAV_ITEMS: [NavItem; 5] = [
 
 /// Sidebar + top bar around the page given as children.
 #[component]
-pub fn AppFrame(children: Children) -> impl IntoView {
+pub fn AppFrame(
+    /// Called with a page's app path when the user is about to open it (pointer over or focus on
+    /// its link), so its code can be fetched before the click.
+    #[prop(optional)]
+    on_intent: Option<Callback<&'static str>>,
+    children: Children,
+) -> impl IntoView {
     view! {
         <div class="app-frame">
-            <Sidebar />
+            <Sidebar on_intent />
             <div class="app-main">
                 <TopBar />
                 <main class="app-content">{children()}</main>
@@ -43,14 +49,20 @@ pub fn AppFrame(children: Children) -> impl IntoView {
 
 /// The navigation; the router marks the current page's link with `aria-current="page"`.
 #[component]
-fn Sidebar() -> impl IntoView {
+fn Sidebar(on_intent: Option<Callback<&'static str>>) -> impl IntoView {
     let i18n = use_i18n();
     let links = NAV_ITEMS
         .iter()
         .map(|item| {
             let label_key = item.label_key;
+            let path = item.path;
+            let intent = move || {
+                if let Some(on_intent) = on_intent {
+                    on_intent.run(path);
+                }
+            };
             view! {
-                <li>
+                <li on:pointerenter=move |_| intent() on:focusin=move |_| intent()>
                     <A href=app_href(item.path) attr:class="nav-link" attr:data-testid=item.testid>
                         <span class="nav-icon"><Icon kind=item.icon /></span>
                         <span class="nav-label">{i18n.text(label_key)}</span>

@@ -25,9 +25,16 @@ use crate::lazy_page;
 use lazy::LazyPage;
 
 lazy_page!(pub APP_FRAME, app_frame_chunk, SkeletonKind::Framed(PageShape::Cards), || view! {
-    <AppFrame><Outlet /></AppFrame>
+    <AppFrame on_intent=Callback::new(prefetch_page)><Outlet /></AppFrame>
 }
 .into_any());
+
+/// The user is about to open the page at `path` (pointer over its link): fetch its code now.
+fn prefetch_page(path: &'static str) {
+    if let Some(page) = app_page_for(path) {
+        page.preload();
+    }
+}
 lazy_page!(pub SIGNUP_PAGE, signup_page_chunk, SkeletonKind::Alone(PageShape::AuthForm), || view! {
     <signup::SignupPage />
 }

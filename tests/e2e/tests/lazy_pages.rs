@@ -191,3 +191,28 @@ async fn the_login_page_fetches_only_the_chunks_it_prefetches() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pointing_at_a_navigation_link_fetches_that_page_before_the_click() {
+    run("pointing_at_a_navigation_link_fetches_that_page_before_the_click", async |app| {
+        let manifest = chunk_manifest()?;
+        let team = chunk_files(&manifest, "team_page_chunk")?;
+        let team_own: BTreeSet<String> = team.iter().filter(|file| file.starts_with("split_")).cloned().collect();
+        ensure(!team_own.is_empty(), "the Team page has a chunk of its own")?;
+        app.login_admin().await?;
+        app.wait_for_testid("onboarding-page").await?;
+        ensure(team_own.is_disjoint(&wasm_requested(app).await?), "the Team chunk is not fetched before anyone points at it")?;
+        app.execute(
+            "document.querySelector('[data-testid=\"nav-team\"]').closest('li').dispatchEvent(new PointerEvent('pointerenter'))",
+            vec![],
+        )
+        .await?;
+        app.wait_until("the Team chunk to be fetched", async || Ok(team_own.is_subset(&wasm_requested(app).await?).then_some(())))
+            .await?;
+        ensure(app.current_path().await? == "/onboarding", "still on Onboarding: nothing was clicked")?;
+        app.click("nav-team").await?;
+        app.wait_for_testid("page-not-built").await?;
+        Ok(())
+    })
+    .await;
+}
