@@ -7,7 +7,10 @@
 //! twice (its outcome could not be recorded, and it was tried again) changes nothing more.
 
 pub mod content;
+mod routes;
 pub mod store;
+
+pub use routes::api_routes;
 
 use api_types::{MessageDirection, MessageOrigin, MessageStatus, MessageType};
 use sqlx::AnyPool;

@@ -383,3 +383,175 @@ impl InboxDb {
 }
 
 
+/// A page position: `{time}:{id}` of the last row of the previous page.
+fn parse_cursor(cursor: Option<&str>) -> Option<(i64, String)> {
+    let (time, id) = cursor?.split_once(':')?;
+    Some((time.parse().ok()?, id.to_owned()))
+}
+
+/// `%` and `_` in a search typed by a user match themselves.
+fn like_pattern(query: &str) -> String {
+    let escaped = query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{}%", escaped.to_lowercase())
+}
+
+/// What `conversations/list` asks for, checked.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationQuery {
+    /// `Some(None)`: unassigned; `Some(Some(user))`: assigned to that user.
+    pub assignee: Option<Option<String>>,
+    pub phone_number_id: Option<String>,
+    pub state: Option<api_types::ConversationState>,
+    pub text: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+impl InboxDb {
+    /// The account's conversations, newest activity first, one page.
+    pub async fn list_conversations(&self, db: &sqlx::AnyPool, query: &ConversationQuery) -> DbResult<api_types::ConversationPage> {
+        let mut sql = String::from(
+            "SELECT c.id, c.phone_number_id, c.state, c.assignee_user_id, c.unread_count, c.last_message_at, \
+             k.wa_id, k.user_id, k.profile_name FROM conversations c JOIN contacts k ON k.id = c.contact_id AND k.account_id = c.account_id \
+             WHERE c.account_id = $1",
+        );
+        let mut binds: Vec<Option<String>> = Vec::new();
+        let mut next = |sql: &mut String, clause: &str, value: Option<String>| {
+            binds.push(value);
+            sql.push_str(&clause.replace('?', &format!("${}", binds.len() + 1)));
+        };
+        match &query.assignee {
+            Some(Some(user)) => next(&mut sql, " AND c.assignee_user_id = ?", Some(user.clone())),
+            Some(None) => sql.push_str(" AND c.assignee_user_id IS NULL"),
+            None => {}
+        }
+        if let Some(number) = &query.phone_number_id {
+            next(&mut sql, " AND c.phone_number_id = ?", Some(number.clone()));
+        }
+        if let Some(state) = &query.state {
+            next(&mut sql, " AND c.state = ?", Some(state.as_str().to_owned()));
+        }
+        if let Some(text) = query.text.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+            let pattern = like_pattern(text);
+            binds.push(Some(pattern));
+            let p = format!("${}", binds.len() + 1);
+            sql.push_str(&format!(
+                " AND (LOWER(k.profile_name) LIKE {p} ESCAPE '\\' OR LOWER(COALESCE(k.wa_id, '')) LIKE {p} ESCAPE '\\' \
+                 OR LOWER(COALESCE(k.user_id, '')) LIKE {p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
+                 WHERE m.account_id = c.account_id AND m.conversation_id = c.id AND LOWER(COALESCE(m.text, '')) LIKE {p} ESCAPE '\\'))"
+            ));
+        }
+        let cursor = parse_cursor(query.cursor.as_deref());
+        if cursor.is_some() {
+            // Bound after the others, below.
+            let t = format!("${}", binds.len() + 2);
+            let i = format!("${}", binds.len() + 3);
+            sql.push_str(&format!(" AND (c.last_message_at < {t} OR (c.last_message_at = {t} AND c.id < {i}))"));
+        }
+        sql.push_str(&format!(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT {}", query.limit + 1));
+        let mut statement = sqlx::query(&sql).bind(&self.account_id);
+        for value in &binds {
+            statement = statement.bind(value.clone());
+        }
+        if let Some((time, id)) = &cursor {
+            statement = statement.bind(*time).bind(id.clone());
+        }
+        let rows = statement.fetch_all(db).await?;
+        let mut items = Vec::new();
+        for row in rows.iter().take(query.limit as usize) {
+            items.push(api_types::ConversationSummary {
+                id: row.try_get("id")?,
+                phone_number_id: row.try_get("phone_number_id")?,
+                customer: api_types::InboxCustomer {
+                    wa_id: row.try_get("wa_id")?,
+                    user_id: row.try_get("user_id")?,
+                    name: row.try_get("profile_name")?,
+                },
+                state: ConversationState::parse(&row.try_get::<String, _>("state")?),
+                assignee_user_id: row.try_get("assignee_user_id")?,
+                unread_count: u64::try_from(row.try_get::<i64, _>("unread_count")?).unwrap_or(0),
+                last_message_at: row.try_get("last_message_at")?,
+            });
+        }
+        let next_cursor = (rows.len() > query.limit as usize)
+            .then(|| items.last().map(|last| format!("{}:{}", last.last_message_at, last.id)))
+            .flatten();
+        Ok(api_types::ConversationPage { items, next_cursor })
+    }
+
+    /// One page of a conversation's messages before `before` (newest page first, oldest first
+    /// within it); `None` when the account has no such conversation.
+    pub async fn list_messages(
+        &self,
+        db: &sqlx::AnyPool,
+        conversation_id: &str,
+        before: Option<&str>,
+        limit: u32,
+    ) -> DbResult<Option<api_types::MessagePage>> {
+        if conversation_id.contains('\0') {
+            return Ok(None);
+        }
+        let found = sqlx::query("SELECT COUNT(*) AS found FROM conversations WHERE id = $1 AND account_id = $2")
+            .bind(conversation_id)
+            .bind(&self.account_id)
+            .fetch_one(db)
+            .await?
+            .try_get::<i64, _>("found")?;
+        if found == 0 {
+            return Ok(None);
+        }
+        let cursor = parse_cursor(before);
+        let mut sql = String::from(
+            "SELECT id, wamid, direction, origin, type, text, media_id, media_link, media_mime_type, media_file_name, media_caption, \
+             status, error_code, error_title, error_details, customer_reaction, business_reaction, reply_to_wamid, timestamp \
+             FROM messages WHERE account_id = $1 AND conversation_id = $2",
+        );
+        if cursor.is_some() {
+            sql.push_str(" AND (timestamp < $3 OR (timestamp = $3 AND id < $4))");
+        }
+        sql.push_str(&format!(" ORDER BY timestamp DESC, id DESC LIMIT {}", limit + 1));
+        let mut statement = sqlx::query(&sql).bind(&self.account_id).bind(conversation_id);
+        if let Some((time, id)) = &cursor {
+            statement = statement.bind(*time).bind(id.clone());
+        }
+        let rows = statement.fetch_all(db).await?;
+        let mut items = Vec::new();
+        for row in rows.iter().take(limit as usize) {
+            let kind = api_types::MessageType::parse(&row.try_get::<String, _>("type")?);
+            let error_code: Option<String> = row.try_get("error_code")?;
+            let error_title: Option<String> = row.try_get("error_title")?;
+            let error_details: Option<String> = row.try_get("error_details")?;
+            let has_error = error_code.is_some() || error_title.is_some();
+            let media_id: Option<String> = row.try_get("media_id")?;
+            let media_link: Option<String> = row.try_get("media_link")?;
+            let media = kind.is_media().then(|| -> DbResult<api_types::MessageMedia> {
+                Ok(api_types::MessageMedia {
+                    file_name: row.try_get("media_file_name")?,
+                    mime_type: row.try_get("media_mime_type")?,
+                    caption: row.try_get("media_caption")?,
+                    available: (media_id.is_some() || media_link.is_some()) && !has_error,
+                })
+            });
+            items.push(api_types::MessageItem {
+                id: row.try_get("id")?,
+                wamid: row.try_get("wamid")?,
+                direction: MessageDirection::parse(&row.try_get::<String, _>("direction")?),
+                origin: api_types::MessageOrigin::parse(&row.try_get::<String, _>("origin")?),
+                kind,
+                text: row.try_get("text")?,
+                media: media.transpose()?,
+                status: row.try_get::<Option<String>, _>("status")?.map(MessageStatus::from),
+                error: has_error.then_some(api_types::MessageErrorInfo { code: error_code, title: error_title, details: error_details }),
+                customer_reaction: row.try_get("customer_reaction")?,
+                business_reaction: row.try_get("business_reaction")?,
+                reply_to_wamid: row.try_get("reply_to_wamid")?,
+                timestamp: row.try_get("timestamp")?,
+            });
+        }
+        let next_cursor = (rows.len() > limit as usize)
+            .then(|| items.last().map(|oldest| format!("{}:{}", oldest.timestamp, oldest.id)))
+            .flatten();
+        items.reverse();
+        Ok(Some(api_types::MessagePage { items, next_cursor }))
+    }
+}

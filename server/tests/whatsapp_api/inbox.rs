@@ -402,4 +402,84 @@ both_stores! {
         }
     }
 
+    async fn the_inbox_api_lists_only_the_callers_conversations_and_messages(server, with_secrets) {
+        let alpha_client = alpha(&server).await;
+        let (bravo, _) = server.signup("bravo", "owner@bravo.example").await;
+        let bound = server.post_as(&bravo, "/whatsapp/account/bind",
+            &json!({"accountName": "bravo", "wabaId": BRAVO_WABA, "phoneNumberId": BRAVO_NUMBER})).await;
+        assert_eq!(bound.code(), 0, "{}", bound.body);
+        deliver_meta(&server, &inbound("Zoë", vec![
+            message("wamid.l1", 1_700_000_001, "text", json!({"body": "first <b>not markup</b>"})),
+            message("wamid.l2", 1_700_000_002, "document", json!({"id": "d", "filename": "Façade.pdf", "mime_type": "application/pdf"})),
+            json!({"from": CUSTOMER, "id": "wamid.l3", "timestamp": "1700000003", "type": "image", "image": {"id": "gone"},
+                "errors": [{"code": 131052, "title": "Media download error"}]}),
+        ])).await;
+        let other = meta("messages", json!({"contacts": [{"profile": {"name": "Anon"}, "user_id": "CN.5"}],
+            "messages": [{"from_user_id": "CN.5", "id": "wamid.l4", "timestamp": "1700000009", "type": "text", "text": {"body": "hello 世界"}}]}));
+        deliver_meta(&server, &other).await;
+        deliver_meta(&server, &echo("wamid.l5", 1_700_000_004, "sent from the phone")).await;
+
+        let listed = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({})).await;
+        assert_eq!(listed.code(), 0, "{}", listed.body);
+        let items = listed.data()["items"].as_array().unwrap().clone();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0]["customer"], json!({"waId": null, "userId": "CN.5", "name": "Anon"}), "newest activity first");
+        assert_eq!(items[1]["customer"]["waId"], CUSTOMER);
+        assert_eq!(items[1]["unreadCount"], 3);
+        assert_eq!(items[1]["state"], "open");
+        assert_eq!(items[1]["phoneNumberId"], ALPHA_NUMBER);
+        assert_eq!(items[1]["lastMessageAt"], 1_700_000_004_000_i64);
+        assert_eq!(listed.data()["nextCursor"], Value::Null);
+        // Pages, search (Chinese text too) and filters.
+        let page = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({"limit": 1})).await;
+        assert_eq!(page.data()["items"][0]["id"], items[0]["id"]);
+        let cursor = page.data()["nextCursor"].as_str().expect("a next page").to_owned();
+        let page = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({"limit": 1, "cursor": cursor})).await;
+        assert_eq!(page.data()["items"][0]["id"], items[1]["id"]);
+        let found = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({"query": "世界"})).await;
+        assert_eq!(found.data()["items"].as_array().unwrap().len(), 1);
+        assert_eq!(found.data()["items"][0]["id"], items[0]["id"]);
+        let found = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({"query": "zoË"})).await;
+        assert_eq!(found.data()["items"].as_array().unwrap().len(), 1, "{}", found.body);
+        let mine = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({"filter": "mine"})).await;
+        assert_eq!(mine.data()["items"], json!([]));
+        let unassigned = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({"filter": "unassigned", "state": "open"})).await;
+        assert_eq!(unassigned.data()["items"].as_array().unwrap().len(), 2);
+        let resolved = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({"state": "resolved"})).await;
+        assert_eq!(resolved.data()["items"], json!([]));
+
+        let conversation_id = items[1]["id"].as_str().unwrap().to_owned();
+        let messages = server.post_as(&alpha_client, "/inbox/messages/list", &json!({"conversationId": conversation_id})).await;
+        assert_eq!(messages.code(), 0, "{}", messages.body);
+        let list = messages.data()["items"].as_array().unwrap().clone();
+        let wamids: Vec<&str> = list.iter().map(|item| item["wamid"].as_str().unwrap()).collect();
+        assert_eq!(wamids, ["wamid.l1", "wamid.l2", "wamid.l3", "wamid.l5"], "oldest first");
+        assert_eq!(list[0]["text"], "first <b>not markup</b>");
+        assert_eq!((list[0]["direction"].clone(), list[0]["origin"].clone(), list[0]["type"].clone()), (json!("inbound"), json!("customer"), json!("text")));
+        assert_eq!(list[1]["media"], json!({"fileName": "Façade.pdf", "mimeType": "application/pdf", "caption": null, "available": true}));
+        assert_eq!(list[2]["media"]["available"], false, "media unavailable, not a broken image");
+        assert_eq!(list[2]["error"]["code"], "131052");
+        assert_eq!((list[3]["origin"].clone(), list[3]["status"].clone()), (json!("phone"), json!("sent")));
+        // Paging back.
+        let newest = server.post_as(&alpha_client, "/inbox/messages/list", &json!({"conversationId": conversation_id, "limit": 2})).await;
+        let newest_wamids: Vec<&str> = newest.data()["items"].as_array().unwrap().iter().map(|item| item["wamid"].as_str().unwrap()).collect();
+        assert_eq!(newest_wamids, ["wamid.l3", "wamid.l5"]);
+        let before = newest.data()["nextCursor"].as_str().unwrap().to_owned();
+        let older = server.post_as(&alpha_client, "/inbox/messages/list", &json!({"conversationId": conversation_id, "limit": 2, "before": before})).await;
+        let older_wamids: Vec<&str> = older.data()["items"].as_array().unwrap().iter().map(|item| item["wamid"].as_str().unwrap()).collect();
+        assert_eq!(older_wamids, ["wamid.l1", "wamid.l2"]);
+        assert_eq!(older.data()["nextCursor"], Value::Null);
+
+        // Bravo sees none of it, and alpha's conversation is not found for bravo.
+        let bravo_list = server.post_as(&bravo, "/inbox/conversations/list", &json!({})).await;
+        assert_eq!(bravo_list.data()["items"], json!([]));
+        let stolen = server.post_as(&bravo, "/inbox/messages/list", &json!({"conversationId": conversation_id})).await;
+        stolen.assert_error(404, api_types::ErrorCode::NotFound);
+        let logged_out = server.post_as(&new_client(), "/inbox/conversations/list", &json!({})).await;
+        logged_out.assert_error(401, api_types::ErrorCode::Unauthorized);
+        let document = server.get("/intwa-api/openapi.json").await;
+        for route in ["/intwa-api/inbox/conversations/list", "/intwa-api/inbox/messages/list"] {
+            assert!(document.body["paths"].get(route).is_some(), "{route} is documented");
+        }
+    }
 }
