@@ -1,5 +1,6 @@
 //! The WhatsApp domain's closed vocabularies as types: number status, quality rating, messaging
-//! limit, WABA review status, number origin and sync state.
+//! limit, WABA review status, number origin and sync state, and the inbox's message and conversation
+//! vocabularies.
 //!
 //! Each is an enum with an `Unknown(String)` fallback, because Meta adds values over time: a value
 //! we do not know yet is kept and sent on exactly as the provider wrote it, never turned into an
@@ -272,6 +273,99 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// Which way a message went: from the customer, or from the business.
+    MessageDirection {
+        Inbound = "inbound",
+        Outbound = "outbound",
+    }
+}
+
+vocabulary! {
+    /// Who wrote a message: the customer, an agent in wadesk, the business on its phone (a
+    /// coexistence echo), the assistant, or a partner through the API.
+    MessageOrigin {
+        Customer = "customer",
+        Agent = "agent",
+        /// Sent from the WhatsApp Business app on the business's phone (`smb_message_echoes`).
+        Phone = "phone",
+        Assistant = "assistant",
+        Api = "api",
+    }
+}
+
+vocabulary! {
+    /// A message's type as WhatsApp names it. A type this version does not know is stored and
+    /// shown as an unsupported message, never dropped.
+    MessageType {
+        Text = "text",
+        Image = "image",
+        Video = "video",
+        /// Audio files and voice notes.
+        Audio = "audio" | "voice",
+        Document = "document",
+        Sticker = "sticker",
+        Location = "location",
+        Contacts = "contacts",
+        /// A reply to buttons, a list or a flow (`button_reply`, `list_reply`, `nfm_reply`).
+        Interactive = "interactive",
+        /// A template's quick-reply button.
+        Button = "button",
+        Reaction = "reaction",
+        Order = "order",
+        /// WhatsApp's own notices (the customer changed their number, ...).
+        System = "system",
+        Unsupported = "unsupported",
+    }
+}
+
+impl MessageType {
+    /// Types whose content is a media object (`id`, `mime_type`, `caption`, `filename`).
+    pub fn is_media(&self) -> bool {
+        matches!(self, MessageType::Image | MessageType::Video | MessageType::Audio | MessageType::Document | MessageType::Sticker)
+    }
+}
+
+vocabulary! {
+    /// Where a message the business sent stands.
+    MessageStatus {
+        /// Accepted by wadesk or the provider, not yet sent by WhatsApp (YCloud: `accepted`).
+        Pending = "pending" | "accepted",
+        Sent = "sent",
+        Delivered = "delivered",
+        Read = "read",
+        /// A voice message was played.
+        Played = "played",
+        Failed = "failed",
+    }
+}
+
+impl MessageStatus {
+    /// Statuses only move up this rank, whatever order they arrive in: pending 0 < sent 1 <
+    /// failed 2 < delivered 3 < read 4 < played 5. `failed` overrides `sent` (and a late `sent`
+    /// never hides a failure) but not `delivered` or later: proof that the message reached the
+    /// phone is newer than any failure reported before it. A status this version does not know
+    /// ranks 0 and never replaces a known one.
+    pub fn rank(&self) -> i64 {
+        match self {
+            MessageStatus::Pending | MessageStatus::Unknown(_) => 0,
+            MessageStatus::Sent => 1,
+            MessageStatus::Failed => 2,
+            MessageStatus::Delivered => 3,
+            MessageStatus::Read => 4,
+            MessageStatus::Played => 5,
+        }
+    }
+}
+
+vocabulary! {
+    /// A conversation is open until an agent resolves it; a new customer message reopens it.
+    ConversationState {
+        Open = "open",
+        Resolved = "resolved",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +397,17 @@ mod tests {
         assert_eq!(WabaStatus::parse("in_review"), WabaStatus::Pending);
         assert_eq!(QualityRating::parse(" green "), QualityRating::Green);
         assert_eq!(QualityRating::parse("UNKNOWN"), QualityRating::NotRated);
+    }
+
+    #[test]
+    fn message_statuses_rank_so_they_never_move_backwards() {
+        let order = ["pending", "sent", "failed", "delivered", "read", "played"];
+        let ranks: Vec<i64> = order.iter().map(|text| MessageStatus::parse(text).rank()).collect();
+        assert!(ranks.windows(2).all(|pair| pair[0] < pair[1]), "{ranks:?}");
+        assert_eq!(MessageStatus::parse("accepted"), MessageStatus::Pending);
+        assert_eq!(MessageStatus::parse("deleted").rank(), 0);
+        assert_eq!(MessageType::parse("voice"), MessageType::Audio);
+        assert_eq!(MessageType::parse("edit"), MessageType::Unknown("edit".to_owned()));
     }
 
     #[test]

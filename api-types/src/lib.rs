@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod envelope;
+pub mod inbox;
 pub mod validation;
 pub mod whatsapp;
 
@@ -15,6 +16,7 @@ pub use auth::*;
 pub use config::*;
 pub use domain::*;
 pub use envelope::*;
+pub use inbox::*;
 pub use whatsapp::*;
 
 /// The path every API route lives under, relative to the server's base path.

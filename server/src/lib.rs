@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod channels;
 pub mod db;
+pub mod inbox;
 pub mod sandbox;
 pub mod settings;
 pub mod state;

@@ -25,3 +25,5 @@ mod whatsapp_signup;
 mod whatsapp_webhooks;
 #[path = "whatsapp_api/tenant_walls.rs"]
 mod whatsapp_tenant_walls;
+#[path = "whatsapp_api/inbox.rs"]
+mod whatsapp_inbox;

@@ -30,6 +30,7 @@ use crate::state::AppState;
         (name = "auth", description = "Log in, log out, sign up"),
         (name = "system", description = "Health and this document"),
         (name = "whatsapp", description = "WhatsApp business accounts and numbers"),
+        (name = "inbox", description = "The team inbox: conversations and messages"),
     )
 )]
 struct ApiDoc;
@@ -45,6 +46,7 @@ pub fn router(base_path: &str) -> Router<AppState> {
         .routes(routes!(openapi_json))
         .merge(crate::auth::api_routes())
         .merge(crate::channels::api_routes())
+        .merge(crate::inbox::api_routes())
         .merge(crate::sandbox::api_routes());
     let (router, mut document) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(crate::API_PREFIX, documented).split_for_parts();

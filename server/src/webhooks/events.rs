@@ -84,7 +84,7 @@ async fn tenant_of_waba(db: &AnyPool, waba_id: Option<&str>) -> DbResult<Option<
 /// must be bound through that WABA. Display digits are not unique across WhatsApp, so a number
 /// named only by them is looked for inside the WABA the delivery names, in the account holding
 /// that WABA, and nowhere else: an event for a WABA no account holds changes nothing.
-async fn resolve(db: &AnyPool, waba_id: Option<&str>, key: &NumberKey) -> DbResult<Vec<(TenantDb, String)>> {
+pub(crate) async fn resolve(db: &AnyPool, waba_id: Option<&str>, key: &NumberKey) -> DbResult<Vec<(TenantDb, String)>> {
     match key {
         NumberKey::Id(id) => Ok(match tenant_of_number(db, id).await? {
             Some((tenant, bound_waba)) if waba_id.is_none_or(|waba_id| waba_id == bound_waba) => vec![(tenant, id.clone())],

@@ -1,12 +1,14 @@
 //! Meta's webhook envelope, `{object: 'whatsapp_business_account', entry: [{id: WABA_ID,
 //! changes: [{field, value}]}]}`, read into [`NumberEvent`]s. Fields that are not about
-//! onboarding (messages, statuses) produce nothing here.
+//! onboarding (messages, statuses) produce nothing there; [`parse_messages`] reads those into
+//! the inbox's [`MessageEvent`]s.
 
 use serde_json::Value;
 
+use crate::inbox::{content, Customer, MessageEvent, MessageIn, StatusIn};
 use crate::webhooks::events::{storable_text, ContactChange, NumberEvent, NumberKey, HISTORY_DECLINED_CODE};
 use api_types::validation::only_digits;
-use api_types::{MessagingLimit, NameDecision, QualityEvent, QualityRating};
+use api_types::{MessageDirection, MessageOrigin, MessageStatus, MessagingLimit, NameDecision, QualityEvent, QualityRating};
 
 /// The events in a Meta payload; `Err` says why the payload is not a Meta webhook at all.
 pub fn parse(payload: &Value) -> Result<Vec<NumberEvent>, String> {
@@ -204,6 +206,90 @@ fn read_history(value: &Value, events: &mut Vec<NumberEvent>) {
     }
 }
 
+/// The message events in a Meta payload: `messages` (messages and statuses, with the senders in
+/// `contacts[]`) and `smb_message_echoes` (what the business sent from its phone app). A payload
+/// that is not a Meta webhook has none.
+pub fn parse_messages(payload: &Value) -> Vec<MessageEvent> {
+    let mut events = Vec::new();
+    for entry in payload.get("entry").and_then(Value::as_array).into_iter().flatten() {
+        let waba_id = entry.get("id").and_then(text);
+        for change in entry.get("changes").and_then(Value::as_array).into_iter().flatten() {
+            let value = change.get("value").unwrap_or(&Value::Null);
+            let Some(phone_number_id) = metadata_number_id(value) else { continue };
+            let number = NumberKey::Id(phone_number_id);
+            match change.get("field").and_then(Value::as_str).unwrap_or("") {
+                "messages" => read_messages(value, waba_id.as_deref(), &number, &mut events),
+                "smb_message_echoes" => read_echoes(value, waba_id.as_deref(), &number, &mut events),
+                _ => {}
+            }
+        }
+    }
+    events
+}
+
+/// The customer who sent `message`: its `from` / `from_user_id`, completed (and named) by the
+/// entry of `contacts[]` that matches either id, or by the only entry when there is one.
+fn sender_of(message: &Value, contacts: &[Value]) -> Customer {
+    let wa_id = string_at(message, "from");
+    let user_id = string_at(message, "from_user_id");
+    let matches = |contact: &&Value| {
+        let contact_wa_id = string_at(contact, "wa_id");
+        let contact_user_id = string_at(contact, "user_id");
+        (wa_id.is_some() && contact_wa_id == wa_id) || (user_id.is_some() && contact_user_id == user_id)
+    };
+    let contact = contacts.iter().find(matches).or_else(|| (contacts.len() == 1).then(|| &contacts[0]));
+    Customer {
+        wa_id: wa_id.or_else(|| contact.and_then(|contact| string_at(contact, "wa_id"))),
+        user_id: user_id.or_else(|| contact.and_then(|contact| string_at(contact, "user_id"))),
+        name: contact.and_then(|contact| contact.get("profile")).and_then(|profile| string_at(profile, "name")),
+    }
+}
+
+fn read_messages(value: &Value, waba_id: Option<&str>, number: &NumberKey, events: &mut Vec<MessageEvent>) {
+    let contacts = value.get("contacts").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    for message in value.get("messages").and_then(Value::as_array).into_iter().flatten() {
+        let Some(wamid) = string_at(message, "id") else { continue };
+        events.push(MessageEvent::Message(MessageIn {
+            waba_id: waba_id.map(str::to_owned),
+            number: number.clone(),
+            customer: sender_of(message, contacts),
+            wamid,
+            direction: MessageDirection::Inbound,
+            origin: MessageOrigin::Customer,
+            timestamp: content::unix_seconds_ms(message.get("timestamp")).unwrap_or_else(crate::db::now_millis),
+            content: content::read(message),
+        }));
+    }
+    for status in value.get("statuses").and_then(Value::as_array).into_iter().flatten() {
+        let (Some(wamid), Some(state)) = (string_at(status, "id"), string_at(status, "status")) else { continue };
+        events.push(MessageEvent::Status(StatusIn {
+            waba_id: waba_id.map(str::to_owned),
+            number: number.clone(),
+            wamid,
+            status: MessageStatus::parse(&state),
+            error: content::first_error(status.get("errors")),
+            timestamp: content::unix_seconds_ms(status.get("timestamp")).unwrap_or_else(crate::db::now_millis),
+        }));
+    }
+}
+
+/// Coexistence echoes: `message_echoes[]{from (the business), to (the customer), to_user_id?, id, timestamp, type, ...}`.
+fn read_echoes(value: &Value, waba_id: Option<&str>, number: &NumberKey, events: &mut Vec<MessageEvent>) {
+    for echo in value.get("message_echoes").and_then(Value::as_array).into_iter().flatten() {
+        let Some(wamid) = string_at(echo, "id") else { continue };
+        events.push(MessageEvent::Message(MessageIn {
+            waba_id: waba_id.map(str::to_owned),
+            number: number.clone(),
+            customer: Customer { wa_id: string_at(echo, "to"), user_id: string_at(echo, "to_user_id"), name: None },
+            wamid,
+            direction: MessageDirection::Outbound,
+            origin: MessageOrigin::Phone,
+            timestamp: content::unix_seconds_ms(echo.get("timestamp")).unwrap_or_else(crate::db::now_millis),
+            content: content::read(echo),
+        }));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,5 +418,48 @@ mod tests {
         );
         assert_eq!(parse(&envelope("messages", json!({"messages": []}))).unwrap(), vec![]);
         assert!(parse(&json!({"hello": 1})).is_err());
+    }
+
+    fn messages_value(value: Value) -> Value {
+        let mut value = value;
+        value["messaging_product"] = json!("whatsapp");
+        value["metadata"] = json!({"display_phone_number": "15550100", "phone_number_id": "2000000000000001"});
+        value
+    }
+
+    #[test]
+    fn messages_name_their_sender_from_contacts_by_either_id() {
+        let payload = envelope("messages", messages_value(json!({
+            "contacts": [{"profile": {"name": "Zoë"}, "wa_id": "15550111", "user_id": "US.7"}, {"profile": {"name": "Other"}, "user_id": "US.9"}],
+            "messages": [
+                {"from": "15550111", "id": "wamid.1", "timestamp": "1700000000", "type": "text", "text": {"body": "hi"}},
+                {"from_user_id": "US.9", "id": "wamid.2", "timestamp": "1700000001", "type": "holiday", "holiday": {}},
+            ]})));
+        let events = parse_messages(&payload);
+        assert_eq!(parse(&payload).unwrap(), vec![]);
+        let [MessageEvent::Message(first), MessageEvent::Message(second)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!(first.customer, Customer { wa_id: Some("15550111".to_owned()), user_id: Some("US.7".to_owned()), name: Some("Zoë".to_owned()) });
+        assert_eq!((first.timestamp, first.content.text.as_deref()), (1_700_000_000_000, Some("hi")));
+        assert_eq!(first.waba_id.as_deref(), Some("1000000000000001"));
+        assert_eq!(second.customer, Customer { wa_id: None, user_id: Some("US.9".to_owned()), name: Some("Other".to_owned()) });
+        assert_eq!(second.content.kind, api_types::MessageType::Unsupported);
+    }
+
+    #[test]
+    fn statuses_keep_their_errors_and_echoes_are_outbound_from_the_phone() {
+        let payload = envelope("messages", messages_value(json!({"statuses": [{"id": "wamid.9", "status": "failed",
+            "timestamp": "1700000005", "recipient_id": "15550111", "errors": [{"code": 131047, "title": "Re-engagement message",
+            "message": "Re-engagement message", "error_data": {"details": "More than 24 hours have passed"}}]}]})));
+        let events = parse_messages(&payload);
+        let [MessageEvent::Status(status)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!(status.status, MessageStatus::Failed);
+        let error = status.error.clone().unwrap();
+        assert_eq!((error.code.as_deref(), error.details.as_deref()), (Some("131047"), Some("More than 24 hours have passed")));
+        let echo = envelope("smb_message_echoes", messages_value(json!({"message_echoes": [{"from": "15550100", "to": "15550111",
+            "id": "wamid.E", "timestamp": "1700000009", "type": "text", "text": {"body": "from the phone"}}]})));
+        let events = parse_messages(&echo);
+        let [MessageEvent::Message(echo)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!((echo.direction.clone(), echo.origin.clone()), (MessageDirection::Outbound, MessageOrigin::Phone));
+        assert_eq!(echo.customer.wa_id.as_deref(), Some("15550111"));
     }
 }

@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 
 use self::events::NumberEvent;
+use crate::inbox::MessageEvent;
 use self::signature::{SignatureError, SignatureHeader};
 use crate::channels::store as channel_store;
 use crate::state::AppState;
@@ -339,29 +340,33 @@ async fn outcome_of(db: &AnyPool, delivery: &StoredDelivery) -> Result<(&'static
     if store::same_body_seen_before(db, &delivery.event_id, provider, &delivery.body_sha256).await? {
         return Ok(("duplicate", None));
     }
-    let events = match parse(delivery.provider, &delivery.body) {
-        Ok(events) => events,
+    let (events, messages) = match parse(delivery.provider, &delivery.body) {
+        Ok(parsed) => parsed,
         Err(reason) => {
             tracing::warn!(event_id = %delivery.event_id, %reason, "unprocessable webhook");
             return Ok(("unprocessable", Some(reason)));
         }
     };
-    if events.is_empty() {
-        return Ok(("ignored", Some("nothing about numbers or onboarding".to_owned())));
+    if events.is_empty() && messages.is_empty() {
+        return Ok(("ignored", Some("nothing about numbers, onboarding or messages".to_owned())));
     }
     let applied = events::apply_events(db, &events).await?;
-    if applied.matched == 0 {
+    // A delivery's messages and statuses are applied in one transaction (and idempotently, so
+    // a delivery tried again after its outcome could not be recorded changes nothing more).
+    let applied_messages = crate::inbox::apply_events(db, &messages).await?;
+    if applied.matched + applied_messages.matched == 0 {
         // Removed numbers, or numbers never bound here: acknowledged and ignored.
         return Ok(("ignored", Some("no number bound here".to_owned())));
     }
     Ok(("processed", None))
 }
 
-pub fn parse(provider: Provider, body: &str) -> Result<Vec<NumberEvent>, String> {
+/// A delivery's events: about numbers and onboarding, and about messages (the inbox's).
+pub fn parse(provider: Provider, body: &str) -> Result<(Vec<NumberEvent>, Vec<MessageEvent>), String> {
     let payload: Value = serde_json::from_str(body).map_err(|cause| format!("not JSON: {cause}"))?;
     match provider {
-        Provider::Meta | Provider::Sandbox => meta_payload::parse(&payload),
-        Provider::Ycloud => ycloud_payload::parse(&payload),
+        Provider::Meta | Provider::Sandbox => Ok((meta_payload::parse(&payload)?, meta_payload::parse_messages(&payload))),
+        Provider::Ycloud => Ok((ycloud_payload::parse(&payload)?, ycloud_payload::parse_messages(&payload))),
     }
 }
 

@@ -3,8 +3,10 @@
 
 use serde_json::Value;
 
-use api_types::{MessagingLimit, NameDecision, NumberStatus, QualityRating};
+use api_types::validation::only_digits;
+use api_types::{MessageDirection, MessageOrigin, MessageStatus, MessagingLimit, NameDecision, NumberStatus, QualityRating};
 
+use crate::inbox::{content, Customer, MessageError, MessageEvent, MessageIn, StatusIn};
 use crate::webhooks::events::{storable_text, NumberEvent, NumberKey};
 
 /// A non-empty string field (or a number sent in its place), as text the store can keep.
@@ -79,6 +81,92 @@ pub fn parse(payload: &Value) -> Result<Vec<NumberEvent>, String> {
         _ => {}
     }
     Ok(events)
+}
+
+/// YCloud names the business number by its display number (`to` of an inbound message, `from`
+/// of what the business sent) inside the WABA the event names.
+fn business_number(message: &Value, key: &str) -> Option<NumberKey> {
+    let digits = only_digits(&text(message, key)?);
+    (!digits.is_empty()).then_some(NumberKey::DisplayDigits(digits))
+}
+
+/// A customer's phone number as WhatsApp's id: the E.164 digits without `+`.
+fn wa_id(message: &Value, key: &str) -> Option<String> {
+    text(message, key).map(|phone| only_digits(&phone)).filter(|digits| !digits.is_empty())
+}
+
+/// The message events in a YCloud event: `whatsapp.inbound_message.received` (a customer's
+/// message), `whatsapp.message.updated` (a status of a message the business sent) and
+/// `whatsapp.smb.message.created` (an echo of what the business sent from its phone app).
+pub fn parse_messages(payload: &Value) -> Vec<MessageEvent> {
+    let kind = payload.get("type").and_then(Value::as_str).unwrap_or("");
+    let event_time = content::rfc3339_ms(payload.get("createTime"));
+    let mut events = Vec::new();
+    match kind {
+        "whatsapp.inbound_message.received" => {
+            let Some(message) = payload.get("whatsappInboundMessage") else { return events };
+            let (Some(wamid), Some(number)) = (text(message, "wamid"), business_number(message, "to")) else { return events };
+            events.push(MessageEvent::Message(MessageIn {
+                waba_id: text(message, "wabaId"),
+                number,
+                customer: Customer {
+                    wa_id: wa_id(message, "from"),
+                    user_id: text(message, "fromUserId"),
+                    name: message.get("customerProfile").and_then(|profile| text(profile, "name")),
+                },
+                wamid,
+                direction: MessageDirection::Inbound,
+                origin: MessageOrigin::Customer,
+                timestamp: content::rfc3339_ms(message.get("sendTime")).or(event_time).unwrap_or_else(crate::db::now_millis),
+                content: content::read(message),
+            }));
+        }
+        "whatsapp.message.updated" => {
+            let Some(message) = payload.get("whatsappMessage") else { return events };
+            let (Some(wamid), Some(number), Some(status)) =
+                (text(message, "wamid"), business_number(message, "from"), text(message, "status"))
+            else {
+                return events;
+            };
+            let api_error = message.get("whatsappApiError");
+            let error = (text(message, "errorCode").is_some() || api_error.is_some()).then(|| MessageError {
+                code: text(message, "errorCode").or_else(|| api_error.and_then(|error| text(error, "code"))),
+                title: api_error.and_then(|error| text(error, "title")).or_else(|| text(message, "errorMessage")),
+                details: api_error
+                    .and_then(|error| error.get("error_data"))
+                    .and_then(|data| text(data, "details"))
+                    .or_else(|| text(message, "errorMessage")),
+            });
+            events.push(MessageEvent::Status(StatusIn {
+                waba_id: text(message, "wabaId"),
+                number,
+                wamid,
+                status: MessageStatus::parse(&status),
+                error,
+                timestamp: content::rfc3339_ms(message.get("updateTime")).or(event_time).unwrap_or_else(crate::db::now_millis),
+            }));
+        }
+        "whatsapp.smb.message.created" => {
+            let Some(message) = payload.get("whatsappMessage") else { return events };
+            let (Some(wamid), Some(number)) = (text(message, "wamid"), business_number(message, "from")) else { return events };
+            events.push(MessageEvent::Message(MessageIn {
+                waba_id: text(message, "wabaId"),
+                number,
+                customer: Customer {
+                    wa_id: wa_id(message, "to"),
+                    user_id: text(message, "recipientUserId").or_else(|| text(message, "toUserId")),
+                    name: message.get("customerProfile").and_then(|profile| text(profile, "name")),
+                },
+                wamid,
+                direction: MessageDirection::Outbound,
+                origin: MessageOrigin::Phone,
+                timestamp: content::rfc3339_ms(message.get("createTime")).or(event_time).unwrap_or_else(crate::db::now_millis),
+                content: content::read(message),
+            }));
+        }
+        _ => {}
+    }
+    events
 }
 
 #[cfg(test)]
@@ -162,5 +250,35 @@ mod tests {
             vec![NumberEvent::Offboarded { waba_id: Some("1000".to_owned()), number: None, reason: None }]
         );
         assert!(parse(&json!([1, 2])).is_err());
+    }
+
+    #[test]
+    fn inbound_messages_statuses_and_echoes() {
+        let inbound = json!({"id": "evt_m1", "type": "whatsapp.inbound_message.received", "apiVersion": "v2",
+            "createTime": "2026-01-01T00:00:01Z",
+            "whatsappInboundMessage": {"id": "in_1", "wamid": "wamid.Y1", "wabaId": "1000", "from": "+16315551111",
+                "fromUserId": "US.1234", "customerProfile": {"name": "Ann"}, "to": "+1 555 0100", "sendTime": "2026-01-01T00:00:00Z",
+                "type": "image", "image": {"id": "img1", "link": "https://api.ycloud.com/m/img1", "mime_type": "image/jpeg", "caption": "look"}}});
+        let events = parse_messages(&inbound);
+        let [MessageEvent::Message(message)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!(message.number, NumberKey::DisplayDigits("15550100".to_owned()));
+        assert_eq!(message.customer, Customer { wa_id: Some("16315551111".to_owned()), user_id: Some("US.1234".to_owned()), name: Some("Ann".to_owned()) });
+        assert_eq!(message.timestamp, 1_767_225_600_000);
+        assert_eq!(message.content.media.as_ref().and_then(|media| media.link.as_deref()), Some("https://api.ycloud.com/m/img1"));
+        assert_eq!(parse(&inbound).unwrap(), vec![]);
+
+        let failed = json!({"id": "evt_m2", "type": "whatsapp.message.updated", "createTime": "2026-01-01T00:00:02Z",
+            "whatsappMessage": {"id": "out_1", "wamid": "wamid.Y2", "wabaId": "1000", "from": "+15550100", "to": "+16315551111",
+                "status": "failed", "errorCode": "131047", "errorMessage": "Re-engagement message"}});
+        let events = parse_messages(&failed);
+        let [MessageEvent::Status(status)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!(status.status, MessageStatus::Failed);
+        assert_eq!(status.error.as_ref().and_then(|error| error.code.as_deref()), Some("131047"));
+
+        let echo = json!({"id": "evt_m3", "type": "whatsapp.smb.message.created",
+            "whatsappMessage": {"wamid": "wamid.Y3", "wabaId": "1000", "from": "+15550100", "to": "+16315551111", "type": "text", "text": {"body": "hi"}}});
+        let events = parse_messages(&echo);
+        let [MessageEvent::Message(echo)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!((echo.direction.clone(), echo.origin.clone()), (MessageDirection::Outbound, MessageOrigin::Phone));
     }
 }

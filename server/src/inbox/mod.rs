@@ -1,0 +1,149 @@
+//! The team inbox's ingestion: what message webhooks tell us (messages, echoes, statuses,
+//! reactions), whichever provider sent them, as [`MessageEvent`]s, and how they change the
+//! account's contacts, conversations and messages ([`apply_events`]).
+//!
+//! Applying is idempotent: a message is stored once per (business number, wamid), statuses only
+//! move up [`MessageStatus::rank`], reactions only move forward in time. So a delivery applied
+//! twice (its outcome could not be recorded, and it was tried again) changes nothing more.
+
+pub mod content;
+mod routes;
+pub mod store;
+
+pub use routes::api_routes;
+
+use api_types::{MessageDirection, MessageOrigin, MessageStatus, MessageType};
+use sqlx::AnyPool;
+
+use crate::channels::store::DbResult;
+use crate::webhooks::events::{self, Applied, NumberKey};
+
+use self::store::InboxDb;
+
+/// A customer as a payload names them: by WhatsApp id (phone digits), business-scoped user id, or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Customer {
+    pub wa_id: Option<String>,
+    pub user_id: Option<String>,
+    /// The WhatsApp profile name, when the payload carries one.
+    pub name: Option<String>,
+}
+
+impl Customer {
+    pub fn is_known(&self) -> bool {
+        self.wa_id.is_some() || self.user_id.is_some()
+    }
+}
+
+/// The first entry of `errors[]` (Meta) or the provider's error fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageError {
+    pub code: Option<String>,
+    pub title: Option<String>,
+    pub details: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Media {
+    pub id: Option<String>,
+    pub mime_type: Option<String>,
+    pub file_name: Option<String>,
+    pub caption: Option<String>,
+    pub sha256: Option<String>,
+    /// YCloud's download link.
+    pub link: Option<String>,
+}
+
+/// A reaction: attached to the message it reacts to; an empty emoji removes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    pub target_wamid: String,
+    pub emoji: String,
+}
+
+/// What a message object says, whatever the provider (their message objects share Meta's shape).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    /// A type we do not know is [`MessageType::Unsupported`]; the payload keeps what it was.
+    pub kind: MessageType,
+    pub text: Option<String>,
+    pub media: Option<Media>,
+    pub reply_to: Option<String>,
+    pub error: Option<MessageError>,
+    pub reaction: Option<Reaction>,
+    /// The message object as sent (JSON).
+    pub payload: String,
+}
+
+/// A message to or from a customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageIn {
+    pub waba_id: Option<String>,
+    pub number: NumberKey,
+    pub customer: Customer,
+    pub wamid: String,
+    pub direction: MessageDirection,
+    pub origin: MessageOrigin,
+    /// Unix milliseconds.
+    pub timestamp: i64,
+    pub content: Content,
+}
+
+/// A status of a message the business sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusIn {
+    pub waba_id: Option<String>,
+    pub number: NumberKey,
+    pub wamid: String,
+    pub status: MessageStatus,
+    pub error: Option<MessageError>,
+    pub timestamp: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageEvent {
+    Message(MessageIn),
+    Status(StatusIn),
+}
+
+impl MessageEvent {
+    fn number(&self) -> (Option<&str>, &NumberKey) {
+        match self {
+            MessageEvent::Message(message) => (message.waba_id.as_deref(), &message.number),
+            MessageEvent::Status(status) => (status.waba_id.as_deref(), &status.number),
+        }
+    }
+}
+
+/// Apply a delivery's message events, in one transaction: each goes to the account holding its
+/// number (events for numbers not bound here count as unmatched).
+pub async fn apply_events(db: &AnyPool, events: &[MessageEvent]) -> DbResult<Applied> {
+    let mut applied = Applied::default();
+    let mut targets = Vec::new();
+    for event in events {
+        let (waba_id, key) = event.number();
+        match events::resolve(db, waba_id, key).await?.into_iter().next() {
+            Some((tenant, phone_number_id)) => {
+                applied.matched += 1;
+                targets.push((InboxDb::new(tenant.account_id()), phone_number_id, event));
+            }
+            None => applied.unmatched += 1,
+        }
+    }
+    if targets.is_empty() {
+        return Ok(applied);
+    }
+    let mut transaction = db.begin().await?;
+    // Take the write lock first (SQLite) and the numbers' row locks (PostgreSQL), before any read.
+    for (inbox, phone_number_id, _) in &targets {
+        inbox.lock_number(&mut transaction, phone_number_id).await?;
+    }
+    for (inbox, phone_number_id, event) in &targets {
+        match event {
+            MessageEvent::Message(message) => inbox.record_message(&mut transaction, phone_number_id, message).await?,
+            MessageEvent::Status(status) => inbox.record_status(&mut transaction, phone_number_id, status).await?,
+        }
+    }
+    transaction.commit().await?;
+    Ok(applied)
+}

@@ -1,0 +1,87 @@
+//! `/intwa-api/inbox/...`: the inbox read API. Every query is the caller's account's
+//! ([`InboxDb`] binds it): another account's conversation is "not found".
+
+use api_types::{ConversationFilter, ConversationListRequest, ConversationPage, Envelope, MessageListRequest, MessagePage};
+use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::store::{ConversationQuery, InboxDb};
+use crate::auth::CurrentUser;
+use crate::state::AppState;
+use crate::web::error::{ok, ApiError, ApiResult};
+use crate::web::openapi::NotLoggedIn;
+use crate::web::{ApiJson, ErrorEnvelope};
+
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_conversations)).routes(routes!(list_messages))
+}
+
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+
+fn limit_of(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(limit @ 1..=MAX_LIMIT) => Ok(limit),
+        Some(_) => Err(ApiError::validation(vec![api_types::FieldError::new("limit", "range", format!("limit is 1 to {MAX_LIMIT}"))])),
+    }
+}
+
+/// The caller's account's conversations, newest activity first.
+#[utoipa::path(
+    post,
+    path = "/inbox/conversations/list",
+    tag = "inbox",
+    request_body = ConversationListRequest,
+    responses(
+        (status = 200, description = "One page of conversations", body = Envelope<ConversationPage>),
+        (status = 400, description = "A field is invalid (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        NotLoggedIn,
+    )
+)]
+async fn list_conversations(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<ConversationListRequest>,
+) -> ApiResult<ConversationPage> {
+    let assignee = match request.filter.unwrap_or_default() {
+        ConversationFilter::All => None,
+        ConversationFilter::Mine => Some(Some(user.user_id.clone())),
+        ConversationFilter::Unassigned => Some(None),
+    };
+    let query = ConversationQuery {
+        assignee,
+        phone_number_id: request.phone_number_id.filter(|id| !id.is_empty() && !id.contains('\0')),
+        state: request.state,
+        text: request.query.map(|text| text.replace('\0', "")),
+        cursor: request.cursor,
+        limit: limit_of(request.limit)?,
+    };
+    ok(InboxDb::new(&user.account_id).list_conversations(&state.db, &query).await?)
+}
+
+/// One page of a conversation's messages, oldest first within the page; `before` pages back.
+#[utoipa::path(
+    post,
+    path = "/inbox/messages/list",
+    tag = "inbox",
+    request_body = MessageListRequest,
+    responses(
+        (status = 200, description = "One page of messages", body = Envelope<MessagePage>),
+        (status = 400, description = "A field is invalid (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        NotLoggedIn,
+        (status = 404, description = "No such conversation in the caller's account (code 40400)", body = ErrorEnvelope),
+    )
+)]
+async fn list_messages(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<MessageListRequest>,
+) -> ApiResult<MessagePage> {
+    let limit = limit_of(request.limit)?;
+    InboxDb::new(&user.account_id)
+        .list_messages(&state.db, &request.conversation_id, request.before.as_deref(), limit)
+        .await?
+        .map_or_else(|| Err(ApiError::not_found("No such conversation")), ok)
+}

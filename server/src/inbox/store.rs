@@ -1,0 +1,557 @@
+//! The inbox's SQL (the same for SQLite and PostgreSQL): contacts, conversations, messages and
+//! statuses waiting for their message. Every query binds the account ([`InboxDb::account_id`]),
+//! and runs on the caller's connection (the delivery's transaction).
+
+use api_types::{ConversationState, MessageDirection, MessageStatus};
+use sqlx::{AnyConnection, Row};
+
+use super::{Customer, MessageError, MessageIn, StatusIn};
+use crate::channels::store::DbResult;
+use crate::db::{new_id, now_millis};
+
+/// One account's inbox rows.
+#[derive(Debug, Clone)]
+pub struct InboxDb {
+    account_id: String,
+}
+
+impl InboxDb {
+    pub fn new(account_id: &str) -> InboxDb {
+        InboxDb { account_id: account_id.to_owned() }
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// A write on the number's row: SQLite's write lock, PostgreSQL's row lock, taken before any read.
+    pub async fn lock_number(&self, connection: &mut AnyConnection, phone_number_id: &str) -> DbResult<()> {
+        sqlx::query("UPDATE whatsapp_numbers SET updated_at = updated_at WHERE phone_number_id = $1 AND account_id = $2")
+            .bind(phone_number_id)
+            .bind(&self.account_id)
+            .execute(connection)
+            .await?;
+        Ok(())
+    }
+
+    async fn contact_by(&self, connection: &mut AnyConnection, column: &str, value: &str) -> DbResult<Option<String>> {
+        let row = sqlx::query(&format!("SELECT id FROM contacts WHERE account_id = $1 AND {column} = $2"))
+            .bind(&self.account_id)
+            .bind(value)
+            .fetch_optional(connection)
+            .await?;
+        row.map(|row| row.try_get("id")).transpose()
+    }
+
+    /// The contact for this customer, made or completed: found by `wa_id` or `user_id`; when the
+    /// two ids name two contacts (each seen alone before), the user-id one is merged into the
+    /// other. The profile name is updated when the customer carries one. `None` without any id.
+    pub async fn upsert_contact(&self, connection: &mut AnyConnection, customer: &Customer) -> DbResult<Option<String>> {
+        if !customer.is_known() {
+            return Ok(None);
+        }
+        let by_wa_id = match &customer.wa_id {
+            Some(wa_id) => self.contact_by(connection, "wa_id", wa_id).await?,
+            None => None,
+        };
+        let by_user_id = match &customer.user_id {
+            Some(user_id) => self.contact_by(connection, "user_id", user_id).await?,
+            None => None,
+        };
+        let now = now_millis();
+        let contact_id = match (by_wa_id, by_user_id) {
+            (None, None) => {
+                let id = new_id();
+                sqlx::query(
+                    "INSERT INTO contacts (id, account_id, wa_id, user_id, profile_name, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(&id)
+                .bind(&self.account_id)
+                .bind(&customer.wa_id)
+                .bind(&customer.user_id)
+                .bind(customer.name.clone().unwrap_or_default())
+                .bind(now)
+                .execute(&mut *connection)
+                .await?;
+                return Ok(Some(id));
+            }
+            (Some(kept), Some(other)) if kept != other => {
+                self.merge_contact(connection, &kept, &other).await?;
+                kept
+            }
+            (Some(id), _) | (None, Some(id)) => id,
+        };
+        sqlx::query(
+            "UPDATE contacts SET wa_id = COALESCE(wa_id, $1), user_id = COALESCE(user_id, $2), \
+             profile_name = COALESCE($3, profile_name), updated_at = $4 WHERE id = $5 AND account_id = $6",
+        )
+        .bind(&customer.wa_id)
+        .bind(&customer.user_id)
+        .bind(&customer.name)
+        .bind(now)
+        .bind(&contact_id)
+        .bind(&self.account_id)
+        .execute(&mut *connection)
+        .await?;
+        Ok(Some(contact_id))
+    }
+
+    /// Move `other`'s conversations (and their messages) onto `kept`, then delete `other`.
+    async fn merge_contact(&self, connection: &mut AnyConnection, kept: &str, other: &str) -> DbResult<()> {
+        let rows = sqlx::query("SELECT id, phone_number_id FROM conversations WHERE account_id = $1 AND contact_id = $2")
+            .bind(&self.account_id)
+            .bind(other)
+            .fetch_all(&mut *connection)
+            .await?;
+        for row in rows {
+            let conversation_id: String = row.try_get("id")?;
+            let phone_number_id: String = row.try_get("phone_number_id")?;
+            let existing = self.find_conversation(connection, &phone_number_id, kept).await?;
+            match existing {
+                None => {
+                    sqlx::query("UPDATE conversations SET contact_id = $1 WHERE id = $2 AND account_id = $3")
+                        .bind(kept)
+                        .bind(&conversation_id)
+                        .bind(&self.account_id)
+                        .execute(&mut *connection)
+                        .await?;
+                }
+                Some(into) => {
+                    sqlx::query("UPDATE messages SET conversation_id = $1 WHERE conversation_id = $2 AND account_id = $3")
+                        .bind(&into)
+                        .bind(&conversation_id)
+                        .bind(&self.account_id)
+                        .execute(&mut *connection)
+                        .await?;
+                    let merged = sqlx::query(
+                        "SELECT unread_count, last_message_at, state FROM conversations WHERE id = $1 AND account_id = $2",
+                    )
+                    .bind(&conversation_id)
+                    .bind(&self.account_id)
+                    .fetch_one(&mut *connection)
+                    .await?;
+                    let unread: i64 = merged.try_get("unread_count")?;
+                    let last: i64 = merged.try_get("last_message_at")?;
+                    let open = merged.try_get::<String, _>("state")? == ConversationState::Open.as_str();
+                    sqlx::query(
+                        "UPDATE conversations SET unread_count = unread_count + $1, \
+                         last_message_at = CASE WHEN last_message_at < $2 THEN $2 ELSE last_message_at END, \
+                         state = CASE WHEN $3 = 1 THEN 'open' ELSE state END, updated_at = $4 WHERE id = $5 AND account_id = $6",
+                    )
+                    .bind(unread)
+                    .bind(last)
+                    .bind(i64::from(open))
+                    .bind(now_millis())
+                    .bind(&into)
+                    .bind(&self.account_id)
+                    .execute(&mut *connection)
+                    .await?;
+                    sqlx::query("DELETE FROM conversations WHERE id = $1 AND account_id = $2")
+                        .bind(&conversation_id)
+                        .bind(&self.account_id)
+                        .execute(&mut *connection)
+                        .await?;
+                }
+            }
+        }
+        sqlx::query("DELETE FROM contacts WHERE id = $1 AND account_id = $2")
+            .bind(other)
+            .bind(&self.account_id)
+            .execute(&mut *connection)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_conversation(&self, connection: &mut AnyConnection, phone_number_id: &str, contact_id: &str) -> DbResult<Option<String>> {
+        let row = sqlx::query("SELECT id FROM conversations WHERE account_id = $1 AND phone_number_id = $2 AND contact_id = $3")
+            .bind(&self.account_id)
+            .bind(phone_number_id)
+            .bind(contact_id)
+            .fetch_optional(connection)
+            .await?;
+        row.map(|row| row.try_get("id")).transpose()
+    }
+
+    /// The conversation of this number with this contact, made open when there is none.
+    async fn conversation_for(&self, connection: &mut AnyConnection, phone_number_id: &str, contact_id: &str, at: i64) -> DbResult<String> {
+        if let Some(id) = self.find_conversation(connection, phone_number_id, contact_id).await? {
+            return Ok(id);
+        }
+        let id = new_id();
+        let now = now_millis();
+        sqlx::query(
+            "INSERT INTO conversations (id, account_id, phone_number_id, contact_id, state, assignee_user_id, unread_count, \
+             last_message_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, NULL, 0, $6, $7, $7)",
+        )
+        .bind(&id)
+        .bind(&self.account_id)
+        .bind(phone_number_id)
+        .bind(contact_id)
+        .bind(ConversationState::Open.as_str())
+        .bind(at)
+        .bind(now)
+        .execute(connection)
+        .await?;
+        Ok(id)
+    }
+
+    /// Record a message (or attach a reaction to its target). A wamid already stored on this
+    /// number changes nothing.
+    pub async fn record_message(&self, connection: &mut AnyConnection, phone_number_id: &str, message: &MessageIn) -> DbResult<()> {
+        let Some(contact_id) = self.upsert_contact(connection, &message.customer).await? else {
+            tracing::warn!(wamid = %message.wamid, "a message names no customer; not stored");
+            return Ok(());
+        };
+        if let Some(reaction) = &message.content.reaction {
+            let (emoji_column, at_column) = match message.direction {
+                MessageDirection::Outbound => ("business_reaction", "business_reaction_at"),
+                _ => ("customer_reaction", "customer_reaction_at"),
+            };
+            let updated = sqlx::query(&format!(
+                "UPDATE messages SET {emoji_column} = $1, {at_column} = $2, updated_at = $3 \
+                 WHERE account_id = $4 AND phone_number_id = $5 AND wamid = $6 AND ({at_column} IS NULL OR {at_column} <= $2)"
+            ))
+            .bind(&reaction.emoji)
+            .bind(message.timestamp)
+            .bind(now_millis())
+            .bind(&self.account_id)
+            .bind(phone_number_id)
+            .bind(&reaction.target_wamid)
+            .execute(&mut *connection)
+            .await?;
+            if updated.rows_affected() == 0 {
+                tracing::info!(target_wamid = %reaction.target_wamid, "a reaction to a message not stored here (or older than the one shown)");
+            }
+            return Ok(());
+        }
+        let conversation_id = self.conversation_for(connection, phone_number_id, &contact_id, message.timestamp).await?;
+        let inbound = message.direction == MessageDirection::Inbound;
+        // An echo was sent from the phone: it starts as sent; inbound messages have no status.
+        let status = (!inbound).then_some(MessageStatus::Sent);
+        let content = &message.content;
+        let media = content.media.clone().unwrap_or_default();
+        let error = content.error.clone().unwrap_or_default();
+        let now = now_millis();
+        let inserted = sqlx::query(
+            "INSERT INTO messages (id, account_id, conversation_id, phone_number_id, wamid, direction, origin, type, text, \
+             media_id, media_mime_type, media_file_name, media_caption, media_sha256, media_link, payload, reply_to_wamid, \
+             status, status_rank, error_code, error_title, error_details, timestamp, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24) \
+             ON CONFLICT (phone_number_id, wamid) DO NOTHING",
+        )
+        .bind(new_id())
+        .bind(&self.account_id)
+        .bind(&conversation_id)
+        .bind(phone_number_id)
+        .bind(&message.wamid)
+        .bind(message.direction.as_str())
+        .bind(message.origin.as_str())
+        .bind(content.kind.as_str())
+        .bind(&content.text)
+        .bind(&media.id)
+        .bind(&media.mime_type)
+        .bind(&media.file_name)
+        .bind(&media.caption)
+        .bind(&media.sha256)
+        .bind(&media.link)
+        .bind(&content.payload)
+        .bind(&content.reply_to)
+        .bind(status.as_ref().map(MessageStatus::as_str))
+        .bind(status.as_ref().map_or(0, MessageStatus::rank))
+        .bind(&error.code)
+        .bind(&error.title)
+        .bind(&error.details)
+        .bind(message.timestamp)
+        .bind(now)
+        .execute(&mut *connection)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(()); // A redelivery.
+        }
+        sqlx::query(
+            "UPDATE conversations SET last_message_at = CASE WHEN last_message_at < $1 THEN $1 ELSE last_message_at END, \
+             unread_count = unread_count + $2, state = CASE WHEN $2 = 1 THEN $3 ELSE state END, updated_at = $4 \
+             WHERE id = $5 AND account_id = $6",
+        )
+        .bind(message.timestamp)
+        .bind(i64::from(inbound))
+        .bind(ConversationState::Open.as_str())
+        .bind(now)
+        .bind(&conversation_id)
+        .bind(&self.account_id)
+        .execute(&mut *connection)
+        .await?;
+        // A status that came before the message.
+        let pending = sqlx::query(
+            "SELECT status, error_code, error_title, error_details, timestamp FROM pending_statuses \
+             WHERE account_id = $1 AND phone_number_id = $2 AND wamid = $3",
+        )
+        .bind(&self.account_id)
+        .bind(phone_number_id)
+        .bind(&message.wamid)
+        .fetch_optional(&mut *connection)
+        .await?;
+        if let Some(row) = pending {
+            let status = MessageStatus::parse(&row.try_get::<String, _>("status")?);
+            let error = MessageError {
+                code: row.try_get("error_code")?,
+                title: row.try_get("error_title")?,
+                details: row.try_get("error_details")?,
+            };
+            self.raise_status(connection, phone_number_id, &message.wamid, &status, Some(&error)).await?;
+            sqlx::query("DELETE FROM pending_statuses WHERE account_id = $1 AND phone_number_id = $2 AND wamid = $3")
+                .bind(&self.account_id)
+                .bind(phone_number_id)
+                .bind(&message.wamid)
+                .execute(&mut *connection)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Set the status when it ranks above the stored one; true when the message exists at all.
+    async fn raise_status(
+        &self,
+        connection: &mut AnyConnection,
+        phone_number_id: &str,
+        wamid: &str,
+        status: &MessageStatus,
+        error: Option<&MessageError>,
+    ) -> DbResult<bool> {
+        // Only a failure carries an error; a status that outranks it clears it.
+        let error = error.filter(|_| *status == MessageStatus::Failed).cloned().unwrap_or_default();
+        let updated = sqlx::query(
+            "UPDATE messages SET status = $1, status_rank = $2, error_code = $3, error_title = $4, error_details = $5, \
+             updated_at = $6 WHERE account_id = $7 AND phone_number_id = $8 AND wamid = $9 AND status_rank < $2 \
+             AND direction = $10",
+        )
+        .bind(status.as_str())
+        .bind(status.rank())
+        .bind(&error.code)
+        .bind(&error.title)
+        .bind(&error.details)
+        .bind(now_millis())
+        .bind(&self.account_id)
+        .bind(phone_number_id)
+        .bind(wamid)
+        .bind(MessageDirection::Outbound.as_str())
+        .execute(&mut *connection)
+        .await?;
+        if updated.rows_affected() > 0 {
+            return Ok(true);
+        }
+        let exists = sqlx::query("SELECT COUNT(*) AS found FROM messages WHERE account_id = $1 AND phone_number_id = $2 AND wamid = $3")
+            .bind(&self.account_id)
+            .bind(phone_number_id)
+            .bind(wamid)
+            .fetch_one(&mut *connection)
+            .await?
+            .try_get::<i64, _>("found")?;
+        Ok(exists > 0)
+    }
+
+    /// Apply a status; one for a message not stored yet waits in `pending_statuses` (the highest
+    /// one seen) until the message row appears.
+    pub async fn record_status(&self, connection: &mut AnyConnection, phone_number_id: &str, status: &StatusIn) -> DbResult<()> {
+        if self.raise_status(connection, phone_number_id, &status.wamid, &status.status, status.error.as_ref()).await? {
+            return Ok(());
+        }
+        let error = status.error.clone().filter(|_| status.status == MessageStatus::Failed).unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO pending_statuses (id, account_id, phone_number_id, wamid, status, status_rank, error_code, error_title, \
+             error_details, timestamp, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (phone_number_id, wamid) DO UPDATE SET status = excluded.status, status_rank = excluded.status_rank, \
+             error_code = excluded.error_code, error_title = excluded.error_title, error_details = excluded.error_details, \
+             timestamp = excluded.timestamp WHERE pending_statuses.status_rank < excluded.status_rank",
+        )
+        .bind(new_id())
+        .bind(&self.account_id)
+        .bind(phone_number_id)
+        .bind(&status.wamid)
+        .bind(status.status.as_str())
+        .bind(status.status.rank())
+        .bind(&error.code)
+        .bind(&error.title)
+        .bind(&error.details)
+        .bind(status.timestamp)
+        .bind(now_millis())
+        .execute(connection)
+        .await?;
+        Ok(())
+    }
+}
+
+
+/// A page position: `{time}:{id}` of the last row of the previous page.
+fn parse_cursor(cursor: Option<&str>) -> Option<(i64, String)> {
+    let (time, id) = cursor?.split_once(':')?;
+    Some((time.parse().ok()?, id.to_owned()))
+}
+
+/// `%` and `_` in a search typed by a user match themselves.
+fn like_pattern(query: &str) -> String {
+    let escaped = query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{}%", escaped.to_lowercase())
+}
+
+/// What `conversations/list` asks for, checked.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationQuery {
+    /// `Some(None)`: unassigned; `Some(Some(user))`: assigned to that user.
+    pub assignee: Option<Option<String>>,
+    pub phone_number_id: Option<String>,
+    pub state: Option<api_types::ConversationState>,
+    pub text: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+impl InboxDb {
+    /// The account's conversations, newest activity first, one page.
+    pub async fn list_conversations(&self, db: &sqlx::AnyPool, query: &ConversationQuery) -> DbResult<api_types::ConversationPage> {
+        let mut sql = String::from(
+            "SELECT c.id, c.phone_number_id, c.state, c.assignee_user_id, c.unread_count, c.last_message_at, \
+             k.wa_id, k.user_id, k.profile_name FROM conversations c JOIN contacts k ON k.id = c.contact_id AND k.account_id = c.account_id \
+             WHERE c.account_id = $1",
+        );
+        let mut binds: Vec<Option<String>> = Vec::new();
+        let mut next = |sql: &mut String, clause: &str, value: Option<String>| {
+            binds.push(value);
+            sql.push_str(&clause.replace('?', &format!("${}", binds.len() + 1)));
+        };
+        match &query.assignee {
+            Some(Some(user)) => next(&mut sql, " AND c.assignee_user_id = ?", Some(user.clone())),
+            Some(None) => sql.push_str(" AND c.assignee_user_id IS NULL"),
+            None => {}
+        }
+        if let Some(number) = &query.phone_number_id {
+            next(&mut sql, " AND c.phone_number_id = ?", Some(number.clone()));
+        }
+        if let Some(state) = &query.state {
+            next(&mut sql, " AND c.state = ?", Some(state.as_str().to_owned()));
+        }
+        if let Some(text) = query.text.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+            let pattern = like_pattern(text);
+            binds.push(Some(pattern));
+            let p = format!("${}", binds.len() + 1);
+            sql.push_str(&format!(
+                " AND (LOWER(k.profile_name) LIKE {p} ESCAPE '\\' OR LOWER(COALESCE(k.wa_id, '')) LIKE {p} ESCAPE '\\' \
+                 OR LOWER(COALESCE(k.user_id, '')) LIKE {p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
+                 WHERE m.account_id = c.account_id AND m.conversation_id = c.id AND LOWER(COALESCE(m.text, '')) LIKE {p} ESCAPE '\\'))"
+            ));
+        }
+        let cursor = parse_cursor(query.cursor.as_deref());
+        if cursor.is_some() {
+            // Bound after the others, below.
+            let t = format!("${}", binds.len() + 2);
+            let i = format!("${}", binds.len() + 3);
+            sql.push_str(&format!(" AND (c.last_message_at < {t} OR (c.last_message_at = {t} AND c.id < {i}))"));
+        }
+        sql.push_str(&format!(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT {}", query.limit + 1));
+        let mut statement = sqlx::query(&sql).bind(&self.account_id);
+        for value in &binds {
+            statement = statement.bind(value.clone());
+        }
+        if let Some((time, id)) = &cursor {
+            statement = statement.bind(*time).bind(id.clone());
+        }
+        let rows = statement.fetch_all(db).await?;
+        let mut items = Vec::new();
+        for row in rows.iter().take(query.limit as usize) {
+            items.push(api_types::ConversationSummary {
+                id: row.try_get("id")?,
+                phone_number_id: row.try_get("phone_number_id")?,
+                customer: api_types::InboxCustomer {
+                    wa_id: row.try_get("wa_id")?,
+                    user_id: row.try_get("user_id")?,
+                    name: row.try_get("profile_name")?,
+                },
+                state: ConversationState::parse(&row.try_get::<String, _>("state")?),
+                assignee_user_id: row.try_get("assignee_user_id")?,
+                unread_count: u64::try_from(row.try_get::<i64, _>("unread_count")?).unwrap_or(0),
+                last_message_at: row.try_get("last_message_at")?,
+            });
+        }
+        let next_cursor = (rows.len() > query.limit as usize)
+            .then(|| items.last().map(|last| format!("{}:{}", last.last_message_at, last.id)))
+            .flatten();
+        Ok(api_types::ConversationPage { items, next_cursor })
+    }
+
+    /// One page of a conversation's messages before `before` (newest page first, oldest first
+    /// within it); `None` when the account has no such conversation.
+    pub async fn list_messages(
+        &self,
+        db: &sqlx::AnyPool,
+        conversation_id: &str,
+        before: Option<&str>,
+        limit: u32,
+    ) -> DbResult<Option<api_types::MessagePage>> {
+        if conversation_id.contains('\0') {
+            return Ok(None);
+        }
+        let found = sqlx::query("SELECT COUNT(*) AS found FROM conversations WHERE id = $1 AND account_id = $2")
+            .bind(conversation_id)
+            .bind(&self.account_id)
+            .fetch_one(db)
+            .await?
+            .try_get::<i64, _>("found")?;
+        if found == 0 {
+            return Ok(None);
+        }
+        let cursor = parse_cursor(before);
+        let mut sql = String::from(
+            "SELECT id, wamid, direction, origin, type, text, media_id, media_link, media_mime_type, media_file_name, media_caption, \
+             status, error_code, error_title, error_details, customer_reaction, business_reaction, reply_to_wamid, timestamp \
+             FROM messages WHERE account_id = $1 AND conversation_id = $2",
+        );
+        if cursor.is_some() {
+            sql.push_str(" AND (timestamp < $3 OR (timestamp = $3 AND id < $4))");
+        }
+        sql.push_str(&format!(" ORDER BY timestamp DESC, id DESC LIMIT {}", limit + 1));
+        let mut statement = sqlx::query(&sql).bind(&self.account_id).bind(conversation_id);
+        if let Some((time, id)) = &cursor {
+            statement = statement.bind(*time).bind(id.clone());
+        }
+        let rows = statement.fetch_all(db).await?;
+        let mut items = Vec::new();
+        for row in rows.iter().take(limit as usize) {
+            let kind = api_types::MessageType::parse(&row.try_get::<String, _>("type")?);
+            let error_code: Option<String> = row.try_get("error_code")?;
+            let error_title: Option<String> = row.try_get("error_title")?;
+            let error_details: Option<String> = row.try_get("error_details")?;
+            let has_error = error_code.is_some() || error_title.is_some();
+            let media_id: Option<String> = row.try_get("media_id")?;
+            let media_link: Option<String> = row.try_get("media_link")?;
+            let media = kind.is_media().then(|| -> DbResult<api_types::MessageMedia> {
+                Ok(api_types::MessageMedia {
+                    file_name: row.try_get("media_file_name")?,
+                    mime_type: row.try_get("media_mime_type")?,
+                    caption: row.try_get("media_caption")?,
+                    available: (media_id.is_some() || media_link.is_some()) && !has_error,
+                })
+            });
+            items.push(api_types::MessageItem {
+                id: row.try_get("id")?,
+                wamid: row.try_get("wamid")?,
+                direction: MessageDirection::parse(&row.try_get::<String, _>("direction")?),
+                origin: api_types::MessageOrigin::parse(&row.try_get::<String, _>("origin")?),
+                kind,
+                text: row.try_get("text")?,
+                media: media.transpose()?,
+                status: row.try_get::<Option<String>, _>("status")?.map(MessageStatus::from),
+                error: has_error.then_some(api_types::MessageErrorInfo { code: error_code, title: error_title, details: error_details }),
+                customer_reaction: row.try_get("customer_reaction")?,
+                business_reaction: row.try_get("business_reaction")?,
+                reply_to_wamid: row.try_get("reply_to_wamid")?,
+                timestamp: row.try_get("timestamp")?,
+            });
+        }
+        let next_cursor = (rows.len() > limit as usize)
+            .then(|| items.last().map(|oldest| format!("{}:{}", oldest.timestamp, oldest.id)))
+            .flatten();
+        items.reverse();
+        Ok(Some(api_types::MessagePage { items, next_cursor }))
+    }
+}
