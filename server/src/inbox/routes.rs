@@ -28,6 +28,16 @@ fn limit_of(limit: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
+/// A page position given back by the client must be one this server handed out.
+fn check_cursor(field: &str, cursor: Option<&str>) -> Result<(), ApiError> {
+    match cursor {
+        Some(text) if crate::inbox::store::parse_cursor(Some(text)).is_none() => Err(ApiError::validation(vec![
+            api_types::FieldError::new(field, "invalid", format!("{field} is not a page position from an earlier answer")),
+        ])),
+        _ => Ok(()),
+    }
+}
+
 /// The caller's account's conversations, newest activity first.
 #[utoipa::path(
     post,
@@ -45,6 +55,7 @@ async fn list_conversations(
     user: CurrentUser,
     ApiJson(request): ApiJson<ConversationListRequest>,
 ) -> ApiResult<ConversationPage> {
+    check_cursor("cursor", request.cursor.as_deref())?;
     let assignee = match request.filter.unwrap_or_default() {
         ConversationFilter::All => None,
         ConversationFilter::Mine => Some(Some(user.user_id.clone())),
@@ -80,6 +91,7 @@ async fn list_messages(
     ApiJson(request): ApiJson<MessageListRequest>,
 ) -> ApiResult<MessagePage> {
     let limit = limit_of(request.limit)?;
+    check_cursor("before", request.before.as_deref())?;
     InboxDb::new(&user.account_id)
         .list_messages(&state.db, &request.conversation_id, request.before.as_deref(), limit)
         .await?

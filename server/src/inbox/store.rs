@@ -384,7 +384,7 @@ impl InboxDb {
 
 
 /// A page position: `{time}:{id}` of the last row of the previous page.
-fn parse_cursor(cursor: Option<&str>) -> Option<(i64, String)> {
+pub(crate) fn parse_cursor(cursor: Option<&str>) -> Option<(i64, String)> {
     let (time, id) = cursor?.split_once(':')?;
     Some((time.parse().ok()?, id.to_owned()))
 }

@@ -3,11 +3,9 @@
 //! backwards, reactions attached to their message, echoes from the business's phone, and
 //! customers known only by their user id merged when a message carries both ids.
 
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sqlx::{AnyPool, Row};
-use wadesk_server::webhooks::signature::{meta_signature, ycloud_signature};
 
 use crate::both_stores;
 use crate::common::*;
@@ -15,6 +13,7 @@ use crate::support::*;
 
 const APP_SECRET: &str = "inbox-app-secret";
 const YCLOUD_SECRET: &str = "inbox-ycloud-secret";
+const HOOKS: SignedWebhooks = SignedWebhooks { meta_app_secret: APP_SECRET, ycloud_secret: YCLOUD_SECRET };
 
 const ALPHA_WABA: &str = "6100000000000001";
 const ALPHA_NUMBER: &str = "6200000000000001";
@@ -38,49 +37,6 @@ async fn alpha(server: &TestServer) -> reqwest::Client {
         .await;
     assert_eq!(bound.code(), 0, "{}", bound.body);
     client
-}
-
-async fn post_signed(server: &TestServer, path: &str, header: &str, signature: String, body: &str) -> Reply {
-    let request = server
-        .client
-        .post(format!("{}{path}", server.url))
-        .header("content-type", "application/json")
-        .header(header, signature)
-        .body(body.to_owned());
-    Reply::read(request.send().await.unwrap()).await
-}
-
-/// Post a signed Meta delivery and wait until nothing is pending; returns the delivery's state.
-async fn deliver_meta(server: &TestServer, payload: &Value) -> String {
-    let body = payload.to_string();
-    let reply = post_signed(server, "/webhooks/meta", "x-hub-signature-256", meta_signature(APP_SECRET, body.as_bytes()), &body).await;
-    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
-    settled(server, &body).await
-}
-
-async fn deliver_ycloud(server: &TestServer, payload: &Value) -> String {
-    let body = payload.to_string();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let reply = post_signed(server, "/webhooks/ycloud", "ycloud-signature", ycloud_signature(YCLOUD_SECRET, now, body.as_bytes()), &body).await;
-    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
-    settled(server, &body).await
-}
-
-/// The state of the latest delivery of `body`, once no delivery is pending.
-async fn settled(server: &TestServer, body: &str) -> String {
-    use sha2::Digest;
-    let hash = hex::encode(sha2::Sha256::digest(body.as_bytes()));
-    let db = database(server).await;
-    let deadline = Instant::now() + SETTLE;
-    loop {
-        let pending = count_of(&db, "SELECT COUNT(*) FROM webhook_events WHERE state = $1", "pending").await;
-        let state = text_of(&db, "SELECT state FROM webhook_events WHERE body_sha256 = $1 ORDER BY received_at DESC", &hash).await;
-        match state {
-            Some(state) if pending == 0 => return state,
-            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(30)).await,
-            other => panic!("the delivery did not settle: {other:?}"),
-        }
-    }
 }
 
 fn meta(field: &str, value: Value) -> Value {
@@ -152,7 +108,7 @@ both_stores! {
             json!({"from": CUSTOMER, "id": "wamid.lost", "timestamp": "1700000016", "type": "image", "image": {"id": "m-gone"},
                 "errors": [{"code": 131052, "title": "Media download error", "error_data": {"details": "Media could not be downloaded"}}]}),
         ]);
-        assert_eq!(deliver_meta(&server, &all).await, "processed");
+        assert_eq!(HOOKS.meta(&server, &all).await, "processed");
         let db = database(&server).await;
         let stored: Vec<(String, String, Option<String>)> = sqlx::query("SELECT wamid, type, text FROM messages ORDER BY timestamp")
             .fetch_all(&db).await.unwrap().iter()
@@ -206,9 +162,9 @@ both_stores! {
         assert_eq!(conversation[0].try_get::<String, _>("phone_number_id").unwrap(), ALPHA_NUMBER);
 
         // The same body again is a duplicate; the same messages in another delivery change nothing.
-        assert_eq!(deliver_meta(&server, &all).await, "duplicate");
+        assert_eq!(HOOKS.meta(&server, &all).await, "duplicate");
         let again = inbound("Zoë Ørsted", vec![message("wamid.text", 1_700_000_001, "text", json!({"body": "Hello 你好"}))]);
-        assert_eq!(deliver_meta(&server, &again).await, "processed");
+        assert_eq!(HOOKS.meta(&server, &again).await, "processed");
         assert_eq!(count(&db, "SELECT COUNT(*) FROM messages").await, 16);
         assert_eq!(count(&db, "SELECT unread_count FROM conversations").await, 16);
     }
@@ -220,12 +176,12 @@ both_stores! {
             ["delivered", "read", "sent"], ["read", "sent", "delivered"], ["read", "delivered", "sent"],
         ];
         for index in 0..orders.len() {
-            assert_eq!(deliver_meta(&server, &echo(&format!("wamid.out{index}"), 1_700_000_000 + index as i64, "hi")).await, "processed");
+            assert_eq!(HOOKS.meta(&server, &echo(&format!("wamid.out{index}"), 1_700_000_000 + index as i64, "hi")).await, "processed");
         }
         // Step k carries the k-th status of every order, one delivery per step.
         for step in 0..3 {
             let list = orders.iter().enumerate().map(|(index, order)| status(&format!("wamid.out{index}"), order[step], 1_700_000_100 + step as i64)).collect();
-            assert_eq!(deliver_meta(&server, &statuses(list)).await, "processed");
+            assert_eq!(HOOKS.meta(&server, &statuses(list)).await, "processed");
         }
         let db = database(&server).await;
         for index in 0..orders.len() {
@@ -234,19 +190,19 @@ both_stores! {
         }
         // Within one delivery too, and a voice note's `played` outranks `read`.
         let list = vec![status("wamid.out0", "played", 1_700_000_200), status("wamid.out0", "delivered", 1_700_000_201), status("wamid.out1", "sent", 1_700_000_202)];
-        deliver_meta(&server, &statuses(list)).await;
+        HOOKS.meta(&server, &statuses(list)).await;
         assert_eq!(column(&message_row(&db, "wamid.out0").await, "status").as_deref(), Some("played"));
         assert_eq!(column(&message_row(&db, "wamid.out1").await, "status").as_deref(), Some("read"));
     }
 
     async fn a_failed_status_keeps_its_error_and_a_late_sent_does_not_hide_it(server, with_secrets) {
         alpha(&server).await;
-        deliver_meta(&server, &echo("wamid.late", 1_700_000_000, "are you there?")).await;
+        HOOKS.meta(&server, &echo("wamid.late", 1_700_000_000, "are you there?")).await;
         let mut failed = status("wamid.late", "failed", 1_700_000_010);
         failed["errors"] = json!([{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement message",
             "error_data": {"details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."}}]);
-        assert_eq!(deliver_meta(&server, &statuses(vec![failed])).await, "processed");
-        deliver_meta(&server, &statuses(vec![status("wamid.late", "sent", 1_700_000_005)])).await;
+        assert_eq!(HOOKS.meta(&server, &statuses(vec![failed])).await, "processed");
+        HOOKS.meta(&server, &statuses(vec![status("wamid.late", "sent", 1_700_000_005)])).await;
         let db = database(&server).await;
         let row = message_row(&db, "wamid.late").await;
         assert_eq!(column(&row, "status").as_deref(), Some("failed"));
@@ -262,17 +218,17 @@ both_stores! {
         alpha(&server).await;
         let by_user_id = meta("messages", json!({"contacts": [{"profile": {"name": "Nameless"}, "user_id": "CN.42"}],
             "messages": [{"from_user_id": "CN.42", "id": "wamid.u1", "timestamp": "1700000001", "type": "text", "text": {"body": "one"}}]}));
-        assert_eq!(deliver_meta(&server, &by_user_id).await, "processed");
+        assert_eq!(HOOKS.meta(&server, &by_user_id).await, "processed");
         let db = database(&server).await;
         assert_eq!(count(&db, "SELECT COUNT(*) FROM contacts WHERE wa_id IS NULL").await, 1);
         // The same person by number only: a second contact for now (nothing ties them yet).
-        deliver_meta(&server, &inbound("Wang", vec![message("wamid.u2", 1_700_000_002, "text", json!({"body": "two"}))])).await;
+        HOOKS.meta(&server, &inbound("Wang", vec![message("wamid.u2", 1_700_000_002, "text", json!({"body": "two"}))])).await;
         assert_eq!(count(&db, "SELECT COUNT(*) FROM contacts").await, 2);
         assert_eq!(count(&db, "SELECT COUNT(*) FROM conversations").await, 2);
         // A message with both ids: one contact, one conversation with all three messages.
         let both = meta("messages", json!({"contacts": [{"profile": {"name": "Wang Fang"}, "wa_id": CUSTOMER, "user_id": "CN.42"}],
             "messages": [{"from": CUSTOMER, "from_user_id": "CN.42", "id": "wamid.u3", "timestamp": "1700000003", "type": "text", "text": {"body": "three"}}]}));
-        assert_eq!(deliver_meta(&server, &both).await, "processed");
+        assert_eq!(HOOKS.meta(&server, &both).await, "processed");
         assert_eq!(count(&db, "SELECT COUNT(*) FROM contacts").await, 1);
         let contact = sqlx::query("SELECT id, wa_id, user_id, profile_name FROM contacts").fetch_one(&db).await.unwrap();
         assert_eq!(column(&contact, "wa_id").as_deref(), Some(CUSTOMER));
@@ -288,7 +244,7 @@ both_stores! {
         // A later message with the user id alone reaches the same contact.
         let later = meta("messages", json!({"contacts": [{"profile": {"name": "Fang"}, "user_id": "CN.42"}],
             "messages": [{"from_user_id": "CN.42", "id": "wamid.u4", "timestamp": "1700000004", "type": "text", "text": {"body": "four"}}]}));
-        deliver_meta(&server, &later).await;
+        HOOKS.meta(&server, &later).await;
         assert_eq!(count(&db, "SELECT COUNT(*) FROM contacts").await, 1);
         assert_eq!(count_of(&db, "SELECT COUNT(*) FROM messages WHERE conversation_id = $1", &conversation_id).await, 4);
         assert_eq!(text_of(&db, "SELECT profile_name FROM contacts WHERE user_id = $1", "CN.42").await.as_deref(), Some("Fang"));
@@ -296,10 +252,10 @@ both_stores! {
 
     async fn an_echo_is_an_outgoing_message_sent_from_the_phone(server, with_secrets) {
         alpha(&server).await;
-        deliver_meta(&server, &inbound("Li", vec![message("wamid.q", 1_700_000_001, "text", json!({"body": "price?"}))])).await;
+        HOOKS.meta(&server, &inbound("Li", vec![message("wamid.q", 1_700_000_001, "text", json!({"body": "price?"}))])).await;
         let db = database(&server).await;
         sqlx::query("UPDATE conversations SET state = 'resolved', unread_count = 0").execute(&db).await.unwrap();
-        assert_eq!(deliver_meta(&server, &echo("wamid.e", 1_700_000_002, "10 yuan")).await, "processed");
+        assert_eq!(HOOKS.meta(&server, &echo("wamid.e", 1_700_000_002, "10 yuan")).await, "processed");
         let row = message_row(&db, "wamid.e").await;
         assert_eq!(column(&row, "direction").as_deref(), Some("outbound"));
         assert_eq!(column(&row, "origin").as_deref(), Some("phone"));
@@ -312,7 +268,7 @@ both_stores! {
         assert_eq!(conversation[0].try_get::<i64, _>("unread_count").unwrap(), 0);
         assert_eq!(conversation[0].try_get::<i64, _>("last_message_at").unwrap(), 1_700_000_002_000);
         // A new customer message reopens it.
-        deliver_meta(&server, &inbound("Li", vec![message("wamid.q2", 1_700_000_003, "text", json!({"body": "ok"}))])).await;
+        HOOKS.meta(&server, &inbound("Li", vec![message("wamid.q2", 1_700_000_003, "text", json!({"body": "ok"}))])).await;
         let conversation = sqlx::query("SELECT state, unread_count FROM conversations").fetch_one(&db).await.unwrap();
         assert_eq!(column(&conversation, "state").as_deref(), Some("open"));
         assert_eq!(conversation.try_get::<i64, _>("unread_count").unwrap(), 1);
@@ -320,32 +276,32 @@ both_stores! {
 
     async fn a_status_before_its_message_is_applied_when_the_message_arrives(server, with_secrets) {
         alpha(&server).await;
-        assert_eq!(deliver_meta(&server, &statuses(vec![status("wamid.early", "delivered", 1_700_000_010)])).await, "processed");
-        deliver_meta(&server, &statuses(vec![status("wamid.early", "sent", 1_700_000_009)])).await;
+        assert_eq!(HOOKS.meta(&server, &statuses(vec![status("wamid.early", "delivered", 1_700_000_010)])).await, "processed");
+        HOOKS.meta(&server, &statuses(vec![status("wamid.early", "sent", 1_700_000_009)])).await;
         let db = database(&server).await;
         assert_eq!(count(&db, "SELECT COUNT(*) FROM messages").await, 0);
         assert_eq!(text_of(&db, "SELECT status FROM pending_statuses WHERE wamid = $1", "wamid.early").await.as_deref(), Some("delivered"));
-        deliver_meta(&server, &echo("wamid.early", 1_700_000_008, "sent from the phone")).await;
+        HOOKS.meta(&server, &echo("wamid.early", 1_700_000_008, "sent from the phone")).await;
         assert_eq!(column(&message_row(&db, "wamid.early").await, "status").as_deref(), Some("delivered"));
         assert_eq!(count(&db, "SELECT COUNT(*) FROM pending_statuses").await, 0);
     }
 
     async fn a_reaction_attaches_to_its_message_and_an_empty_one_removes_it(server, with_secrets) {
         alpha(&server).await;
-        deliver_meta(&server, &echo("wamid.offer", 1_700_000_001, "20% off today")).await;
+        HOOKS.meta(&server, &echo("wamid.offer", 1_700_000_001, "20% off today")).await;
         let reaction = |wamid: &str, seconds: i64, emoji: &str| {
             inbound("Li", vec![message(wamid, seconds, "reaction", json!({"message_id": "wamid.offer", "emoji": emoji}))])
         };
-        assert_eq!(deliver_meta(&server, &reaction("wamid.r1", 1_700_000_002, "👍")).await, "processed");
+        assert_eq!(HOOKS.meta(&server, &reaction("wamid.r1", 1_700_000_002, "👍")).await, "processed");
         let db = database(&server).await;
         assert_eq!(count(&db, "SELECT COUNT(*) FROM messages").await, 1, "a reaction is not a message of its own");
         assert_eq!(column(&message_row(&db, "wamid.offer").await, "customer_reaction").as_deref(), Some("👍"));
         assert_eq!(count(&db, "SELECT unread_count FROM conversations").await, 0);
         // Removed (Meta sends the reaction without an emoji), then an older reaction arriving late changes nothing.
         let removed = inbound("Li", vec![message("wamid.r2", 1_700_000_003, "reaction", json!({"message_id": "wamid.offer"}))]);
-        deliver_meta(&server, &removed).await;
+        HOOKS.meta(&server, &removed).await;
         assert_eq!(column(&message_row(&db, "wamid.offer").await, "customer_reaction").as_deref(), Some(""));
-        deliver_meta(&server, &reaction("wamid.r0", 1_700_000_000, "❤️")).await;
+        HOOKS.meta(&server, &reaction("wamid.r0", 1_700_000_000, "❤️")).await;
         assert_eq!(column(&message_row(&db, "wamid.offer").await, "customer_reaction").as_deref(), Some(""));
         assert_eq!(count(&db, "SELECT COUNT(*) FROM messages").await, 1);
     }
@@ -357,7 +313,7 @@ both_stores! {
                 "fromUserId": "CN.77", "customerProfile": {"name": "Chen"}, "to": format!("+{ALPHA_DISPLAY}"), "sendTime": "2026-12-01T10:00:00Z",
                 "type": "document", "document": {"id": "d1", "link": "https://api.ycloud.com/v2/whatsapp/media/download/d1",
                     "filename": "Facture n°12 – été.pdf", "mime_type": "application/pdf"}}});
-        assert_eq!(deliver_ycloud(&server, &received).await, "processed");
+        assert_eq!(HOOKS.ycloud(&server, &received).await, "processed");
         let db = database(&server).await;
         let row = message_row(&db, "wamid.yc1").await;
         assert_eq!(column(&row, "media_file_name").as_deref(), Some("Facture n°12 – été.pdf"));
@@ -371,11 +327,11 @@ both_stores! {
         let echo = json!({"id": "evt_echo_1", "type": "whatsapp.smb.message.created", "apiVersion": "v2", "createTime": "2026-12-01T10:01:00Z",
             "whatsappMessage": {"id": "out_1", "wamid": "wamid.yc2", "wabaId": ALPHA_WABA, "from": format!("+{ALPHA_DISPLAY}"),
                 "to": format!("+{CUSTOMER}"), "type": "text", "text": {"body": "Got it"}}});
-        assert_eq!(deliver_ycloud(&server, &echo).await, "processed");
+        assert_eq!(HOOKS.ycloud(&server, &echo).await, "processed");
         let failed = json!({"id": "evt_st_1", "type": "whatsapp.message.updated", "apiVersion": "v2", "createTime": "2026-12-01T10:02:00Z",
             "whatsappMessage": {"id": "out_1", "wamid": "wamid.yc2", "wabaId": ALPHA_WABA, "from": format!("+{ALPHA_DISPLAY}"),
                 "to": format!("+{CUSTOMER}"), "status": "failed", "errorCode": "131047", "errorMessage": "Re-engagement message"}});
-        assert_eq!(deliver_ycloud(&server, &failed).await, "processed");
+        assert_eq!(HOOKS.ycloud(&server, &failed).await, "processed");
         let row = message_row(&db, "wamid.yc2").await;
         assert_eq!((column(&row, "direction").as_deref(), column(&row, "origin").as_deref()), (Some("outbound"), Some("phone")));
         assert_eq!((column(&row, "status").as_deref(), column(&row, "error_code").as_deref()), (Some("failed"), Some("131047")));
@@ -388,11 +344,11 @@ both_stores! {
         let bound = server.post_as(&bravo, "/whatsapp/account/bind",
             &json!({"accountName": "bravo", "wabaId": BRAVO_WABA, "phoneNumberId": BRAVO_NUMBER})).await;
         assert_eq!(bound.code(), 0, "{}", bound.body);
-        deliver_meta(&server, &inbound("Li", vec![message("wamid.a1", 1_700_000_001, "text", json!({"body": "to alpha"}))])).await;
+        HOOKS.meta(&server, &inbound("Li", vec![message("wamid.a1", 1_700_000_001, "text", json!({"body": "to alpha"}))])).await;
         // Alpha's number named inside bravo's WABA reaches nobody.
         let mut wrong_waba = inbound("Li", vec![message("wamid.a2", 1_700_000_002, "text", json!({"body": "spoofed"}))]);
         wrong_waba["entry"][0]["id"] = json!(BRAVO_WABA);
-        assert_eq!(deliver_meta(&server, &wrong_waba).await, "ignored");
+        assert_eq!(HOOKS.meta(&server, &wrong_waba).await, "ignored");
         let db = database(&server).await;
         let alpha_id = text_of(&db, "SELECT id FROM accounts WHERE name_key = $1", "alpha").await.unwrap();
         let bravo_id = text_of(&db, "SELECT id FROM accounts WHERE name_key = $1", "bravo").await.unwrap();
@@ -408,7 +364,7 @@ both_stores! {
         let bound = server.post_as(&bravo, "/whatsapp/account/bind",
             &json!({"accountName": "bravo", "wabaId": BRAVO_WABA, "phoneNumberId": BRAVO_NUMBER})).await;
         assert_eq!(bound.code(), 0, "{}", bound.body);
-        deliver_meta(&server, &inbound("Zoë", vec![
+        HOOKS.meta(&server, &inbound("Zoë", vec![
             message("wamid.l1", 1_700_000_001, "text", json!({"body": "first <b>not markup</b>"})),
             message("wamid.l2", 1_700_000_002, "document", json!({"id": "d", "filename": "Façade.pdf", "mime_type": "application/pdf"})),
             json!({"from": CUSTOMER, "id": "wamid.l3", "timestamp": "1700000003", "type": "image", "image": {"id": "gone"},
@@ -416,8 +372,8 @@ both_stores! {
         ])).await;
         let other = meta("messages", json!({"contacts": [{"profile": {"name": "Anon"}, "user_id": "CN.5"}],
             "messages": [{"from_user_id": "CN.5", "id": "wamid.l4", "timestamp": "1700000009", "type": "text", "text": {"body": "hello 世界"}}]}));
-        deliver_meta(&server, &other).await;
-        deliver_meta(&server, &echo("wamid.l5", 1_700_000_004, "sent from the phone")).await;
+        HOOKS.meta(&server, &other).await;
+        HOOKS.meta(&server, &echo("wamid.l5", 1_700_000_004, "sent from the phone")).await;
 
         let listed = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({})).await;
         assert_eq!(listed.code(), 0, "{}", listed.body);
@@ -436,6 +392,16 @@ both_stores! {
         let cursor = page.data()["nextCursor"].as_str().expect("a next page").to_owned();
         let page = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({"limit": 1, "cursor": cursor})).await;
         assert_eq!(page.data()["items"][0]["id"], items[1]["id"]);
+        // Bad paging input is refused with the field named, not silently read as "from the start".
+        for (path, body, field, code) in [
+            ("/inbox/conversations/list", json!({"limit": 0}), "limit", "range"),
+            ("/inbox/conversations/list", json!({"limit": 1, "cursor": "not-a-cursor"}), "cursor", "invalid"),
+            ("/inbox/messages/list", json!({"conversationId": items[1]["id"], "before": "x:y"}), "before", "invalid"),
+        ] {
+            let refused = server.post_as(&alpha_client, path, &body).await;
+            assert_eq!(refused.code(), 40000, "{path} {body}: {}", refused.body);
+            assert_eq!(refused.field_errors(), [(field.to_owned(), code.to_owned())], "{}", refused.body);
+        }
         let found = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({"query": "世界"})).await;
         assert_eq!(found.data()["items"].as_array().unwrap().len(), 1);
         assert_eq!(found.data()["items"][0]["id"], items[0]["id"]);

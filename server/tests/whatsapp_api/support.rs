@@ -112,3 +112,57 @@ pub fn keys(value: &Value) -> Vec<String> {
     keys.sort();
     keys
 }
+
+/// Webhook deliveries signed with the secrets a test server's settings were given.
+pub struct SignedWebhooks {
+    pub meta_app_secret: &'static str,
+    pub ycloud_secret: &'static str,
+}
+
+impl SignedWebhooks {
+    /// Post a signed Meta delivery and wait until it has settled; returns its state.
+    pub async fn meta(&self, server: &TestServer, payload: &Value) -> String {
+        let body = payload.to_string();
+        let signature = wadesk_server::webhooks::signature::meta_signature(self.meta_app_secret, body.as_bytes());
+        let reply = post_signed(server, "/webhooks/meta", "x-hub-signature-256", signature, &body).await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+        settled(server, &body).await
+    }
+
+    /// Post a signed YCloud delivery and wait until it has settled; returns its state.
+    pub async fn ycloud(&self, server: &TestServer, payload: &Value) -> String {
+        let body = payload.to_string();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let signature = wadesk_server::webhooks::signature::ycloud_signature(self.ycloud_secret, now, body.as_bytes());
+        let reply = post_signed(server, "/webhooks/ycloud", "ycloud-signature", signature, &body).await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+        settled(server, &body).await
+    }
+}
+
+async fn post_signed(server: &TestServer, path: &str, header: &str, signature: String, body: &str) -> Reply {
+    let request = server
+        .client
+        .post(format!("{}{path}", server.url))
+        .header("content-type", "application/json")
+        .header(header, signature)
+        .body(body.to_owned());
+    Reply::read(request.send().await.unwrap()).await
+}
+
+/// The state of the latest delivery of `body`, once no delivery of this server is pending.
+pub async fn settled(server: &TestServer, body: &str) -> String {
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+    let db = database(server).await;
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let pending = count_of(&db, "SELECT COUNT(*) FROM webhook_events WHERE state = $1", "pending").await;
+        let state = text_of(&db, "SELECT state FROM webhook_events WHERE body_sha256 = $1 ORDER BY received_at DESC", &hash).await;
+        match state {
+            Some(state) if pending == 0 => return state,
+            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(30)).await,
+            other => panic!("the delivery did not settle: {other:?}"),
+        }
+    }
+}

@@ -3,11 +3,10 @@
 //! with numbers of their own, in sandbox mode (typed display numbers are taken for ids the
 //! sandbox never made, so alpha can try to claim bravo's display number).
 
-use std::time::{Duration, Instant};
 
 use api_types::ErrorCode;
 use serde_json::{json, Value};
-use wadesk_server::webhooks::signature::{meta_signature, ycloud_signature};
+use wadesk_server::webhooks::signature::meta_signature;
 
 use crate::both_stores;
 use crate::common::*;
@@ -15,6 +14,7 @@ use crate::support::*;
 
 const APP_SECRET: &str = "walls-app-secret";
 const YCLOUD_SECRET: &str = "walls-ycloud-secret";
+const HOOKS: SignedWebhooks = SignedWebhooks { meta_app_secret: APP_SECRET, ycloud_secret: YCLOUD_SECRET };
 
 const BRAVO_WABA: &str = "4100000000000001";
 const BRAVO_NUMBER: &str = "4200000000000001";
@@ -54,46 +54,6 @@ async fn number_of(server: &TestServer, client: &reqwest::Client, number: &str) 
     let reply = server.post_as(client, "/whatsapp/numbers/get", &json!({"phoneNumberId": number})).await;
     assert_eq!(reply.code(), 0, "{}", reply.body);
     reply.data().clone()
-}
-
-async fn post_signed(server: &TestServer, path: &str, header: &str, signature: String, body: &str) -> Reply {
-    let request = server
-        .client
-        .post(format!("{}{path}", server.url))
-        .header("content-type", "application/json")
-        .header(header, signature)
-        .body(body.to_owned());
-    Reply::read(request.send().await.unwrap()).await
-}
-
-/// Post a Meta delivery and wait until it is no longer pending; returns its final state.
-async fn deliver_meta(server: &TestServer, payload: &Value) -> String {
-    let body = payload.to_string();
-    let reply = post_signed(server, "/webhooks/meta", "x-hub-signature-256", meta_signature(APP_SECRET, body.as_bytes()), &body).await;
-    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
-    settled(server, &body).await
-}
-
-async fn deliver_ycloud(server: &TestServer, payload: &Value) -> String {
-    let body = payload.to_string();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let reply = post_signed(server, "/webhooks/ycloud", "ycloud-signature", ycloud_signature(YCLOUD_SECRET, now, body.as_bytes()), &body).await;
-    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
-    settled(server, &body).await
-}
-
-async fn settled(server: &TestServer, body: &str) -> String {
-    use sha2::Digest;
-    let hash = hex::encode(sha2::Sha256::digest(body.as_bytes()));
-    let db = database(server).await;
-    let deadline = Instant::now() + SETTLE;
-    loop {
-        let state = text_of(&db, "SELECT state FROM webhook_events WHERE body_sha256 = $1", &hash).await;
-        match state.as_deref() {
-            Some("pending") | None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
-            _ => return state.unwrap_or_default(),
-        }
-    }
 }
 
 fn meta_envelope(waba_id: &str, field: &str, value: Value) -> Value {
@@ -148,21 +108,21 @@ both_stores! {
     async fn meta_webhooks_naming_a_display_number_stay_inside_the_wabas_account(server, with_secrets) {
         let (alpha, bravo) = two_accounts(&server).await;
         // Named by display digits but delivered for alpha's WABA: bravo's number is not in it.
-        let state = deliver_meta(&server, &meta_envelope(ALPHA_WABA, "phone_number_quality_update", flagged(BRAVO_DISPLAY))).await;
+        let state = HOOKS.meta(&server, &meta_envelope(ALPHA_WABA, "phone_number_quality_update", flagged(BRAVO_DISPLAY))).await;
         assert_eq!(state, "ignored");
         // For a WABA nobody holds: nothing changes either.
-        let state = deliver_meta(&server, &meta_envelope("9100000000000001", "phone_number_quality_update", flagged(BRAVO_DISPLAY))).await;
+        let state = HOOKS.meta(&server, &meta_envelope("9100000000000001", "phone_number_quality_update", flagged(BRAVO_DISPLAY))).await;
         assert_eq!(state, "ignored");
         // Offboarding that names bravo's display number under alpha's WABA.
         let offboard = json!({"phone_number": BRAVO_DISPLAY, "event": "PARTNER_REMOVED",
             "waba_info": {"waba_id": ALPHA_WABA, "owner_business_id": "3"}, "disconnection_info": {"reason": "PRIMARY_INACTIVITY"}});
-        deliver_meta(&server, &meta_envelope(ALPHA_WABA, "account_update", offboard)).await;
+        HOOKS.meta(&server, &meta_envelope(ALPHA_WABA, "account_update", offboard)).await;
         let bravo_number = number_of(&server, &bravo, BRAVO_NUMBER).await;
         assert_eq!(bravo_number["status"], "CONNECTED", "{bravo_number}");
         assert_eq!(bravo_number["messageLimit"], "TIER_250");
         assert_eq!(number_of(&server, &alpha, ALPHA_NUMBER).await["status"], "CONNECTED", "no alpha number has that display number");
         // The same event for bravo's own WABA does reach bravo's number.
-        let state = deliver_meta(&server, &meta_envelope(BRAVO_WABA, "phone_number_quality_update", flagged(BRAVO_DISPLAY))).await;
+        let state = HOOKS.meta(&server, &meta_envelope(BRAVO_WABA, "phone_number_quality_update", flagged(BRAVO_DISPLAY))).await;
         assert_eq!(state, "processed");
         let bravo_number = number_of(&server, &bravo, BRAVO_NUMBER).await;
         assert_eq!((bravo_number["status"].as_str(), bravo_number["messageLimit"].as_str()), (Some("FLAGGED"), Some("TIER_2K")));
@@ -175,16 +135,16 @@ both_stores! {
         let quality = |waba_id: &str| json!({"id": format!("evt_{}", random_hex()), "type": "whatsapp.phone_number.quality_updated",
             "apiVersion": "v2", "createTime": "2026-12-01T00:00:00Z",
             "whatsappPhoneNumber": {"id": BRAVO_NUMBER, "wabaId": waba_id, "qualityRating": "RED", "status": "FLAGGED"}});
-        assert_eq!(deliver_ycloud(&server, &quality(ALPHA_WABA)).await, "ignored");
+        assert_eq!(HOOKS.ycloud(&server, &quality(ALPHA_WABA)).await, "ignored");
         assert_eq!(number_of(&server, &bravo, BRAVO_NUMBER).await["qualityRating"], "GREEN");
         // Alpha's WABA offboarded: alpha's numbers only.
         let removed = json!({"id": format!("evt_{}", random_hex()), "type": "whatsapp.business_account.updated",
             "whatsappBusinessAccount": {"id": ALPHA_WABA, "updateEvent": "PARTNER_REMOVED"}});
-        assert_eq!(deliver_ycloud(&server, &removed).await, "processed");
+        assert_eq!(HOOKS.ycloud(&server, &removed).await, "processed");
         assert_eq!(number_of(&server, &alpha, ALPHA_NUMBER).await["status"], "DISCONNECTED");
         assert_eq!(number_of(&server, &bravo, BRAVO_NUMBER).await["status"], "CONNECTED");
         // Through bravo's own WABA the update applies.
-        assert_eq!(deliver_ycloud(&server, &quality(BRAVO_WABA)).await, "processed");
+        assert_eq!(HOOKS.ycloud(&server, &quality(BRAVO_WABA)).await, "processed");
         assert_eq!(number_of(&server, &bravo, BRAVO_NUMBER).await["qualityRating"], "RED");
     }
 
