@@ -419,11 +419,13 @@ mod tests {
     #[tokio::test]
     async fn deliveries_apply_in_arrival_order_whichever_task_runs_first() {
         let test = TestDatabase::with_number(NumberStatus::Connected).await;
-        let flagged = store_delivery(&inbox_of(&test), Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
-        let unflagged = store_delivery(&inbox_of(&test), Provider::Meta, &quality_update("UNFLAGGED", "TIER_10K")).await.unwrap();
+        // One server (one receive clock): two deliveries in the same millisecond still sort in arrival order.
+        let inbox = inbox_of(&test);
+        let flagged = store_delivery(&inbox, Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
+        let unflagged = store_delivery(&inbox, Provider::Meta, &quality_update("UNFLAGGED", "TIER_10K")).await.unwrap();
         // The background task of the later delivery gets to run first.
-        process(&inbox_of(&test), &unflagged).await;
-        process(&inbox_of(&test), &flagged).await;
+        process(&inbox, &unflagged).await;
+        process(&inbox, &flagged).await;
         assert_eq!(test.number_state().await, (NumberStatus::Connected, MessagingLimit::Tier10K));
         assert_eq!(test.deliveries_in("processed").await, 2);
     }
@@ -453,10 +455,11 @@ mod tests {
         .execute(&test.db)
         .await
         .unwrap();
-        let poison = store_delivery(&inbox_of(&test), Provider::Meta, &quality_update("FLAGGED", "POISON")).await.unwrap();
-        let later = store_delivery(&inbox_of(&test), Provider::Meta, &quality_update("UNFLAGGED", "TIER_10K")).await.unwrap();
-        process(&inbox_of(&test), &poison).await;
-        process(&inbox_of(&test), &later).await;
+        let inbox = inbox_of(&test);
+        let poison = store_delivery(&inbox, Provider::Meta, &quality_update("FLAGGED", "POISON")).await.unwrap();
+        let later = store_delivery(&inbox, Provider::Meta, &quality_update("UNFLAGGED", "TIER_10K")).await.unwrap();
+        process(&inbox, &poison).await;
+        process(&inbox, &later).await;
         assert_eq!(test.deliveries_in("pending").await, 0);
         assert_eq!(test.deliveries_in("failed").await, 1);
         assert_eq!(test.number_state().await, (NumberStatus::Connected, MessagingLimit::Tier10K));
