@@ -97,6 +97,13 @@ pub struct MessageListRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MessageMedia {
+    /// Our id of the stored file: `GET /intwa-api/inbox/media/{id}` serves it. `null` while an
+    /// inbound file is still being downloaded, or when it could not be had.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The file's size in bytes, once stored.
+    #[serde(default)]
+    pub size_bytes: Option<u64>,
     /// As the sender named it (documents).
     pub file_name: Option<String>,
     pub mime_type: Option<String>,
@@ -121,7 +128,14 @@ pub struct MessageErrorInfo {
 #[serde(rename_all = "camelCase")]
 pub struct MessageItem {
     pub id: String,
+    /// WhatsApp's id; empty for an outbound message the upstream has not accepted yet.
     pub wamid: String,
+    /// The conversation it belongs to.
+    #[serde(default)]
+    pub conversation_id: String,
+    /// The id the sender gave `messages/send` (outbound messages sent through wadesk).
+    #[serde(default)]
+    pub client_message_id: Option<String>,
     pub direction: MessageDirection,
     pub origin: MessageOrigin,
     #[serde(rename = "type")]
@@ -150,4 +164,200 @@ pub struct MessagePage {
     pub items: Vec<MessageItem>,
     /// Send as `before` for the older page; `null` when there is none.
     pub next_cursor: Option<String>,
+}
+
+/// `POST /intwa-api/inbox/messages/send`: text or media to the conversation's customer.
+///
+/// `clientMessageId` is chosen by the sender (a UUID): sending again with the same id returns the
+/// message already made and never sends twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessageRequest {
+    pub conversation_id: String,
+    pub client_message_id: String,
+    /// `text`, `image`, `video`, `audio`, `document` or `sticker`.
+    #[serde(rename = "type")]
+    pub kind: MessageType,
+    /// The text (`text`), or the caption (image, video, document).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// From `media/upload` (media types).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+}
+
+/// `POST /intwa-api/inbox/media/upload` (multipart, one part named `file`): the stored file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MediaUploaded {
+    pub media_id: String,
+    pub mime_type: String,
+    pub file_name: Option<String>,
+    pub size_bytes: u64,
+}
+
+/// `POST /intwa-api/inbox/conversations/assign`: `userId` null unassigns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AssignRequest {
+    pub conversation_id: String,
+    pub user_id: Option<String>,
+}
+
+/// `POST /intwa-api/inbox/conversations/resolve`, `/reopen`, `/markRead`, `/typing`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationRef {
+    pub conversation_id: String,
+}
+
+/// What changed, in one event of `GET /intwa-api/inbox/events` (server-sent events: the SSE
+/// `id` is [`InboxEvent::id`], the SSE `event` name is the `kind`, `data` is the whole event as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum InboxEventData {
+    /// A message appeared or changed (status, reaction, media downloaded): the whole message as it is now.
+    #[serde(rename_all = "camelCase")]
+    Message { conversation_id: String, message: MessageItem },
+    /// A conversation appeared or changed (last activity, unread count, assignee, state).
+    #[serde(rename_all = "camelCase")]
+    Conversation { conversation: ConversationSummary },
+    /// A number's status, quality or limit changed (what the Numbers page shows).
+    #[serde(rename_all = "camelCase")]
+    Number { number: crate::whatsapp::NumberDetails },
+    /// A number was removed from the account.
+    #[serde(rename_all = "camelCase")]
+    NumberRemoved { phone_number_id: String },
+    /// A kind this version does not know (sent by a newer server): ignored by readers.
+    #[serde(other)]
+    Unknown,
+}
+
+/// One event of the inbox stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InboxEvent {
+    /// Increasing within an account; send the last one seen as `Last-Event-ID` to resume.
+    pub id: String,
+    #[serde(flatten)]
+    pub data: InboxEventData,
+}
+
+impl InboxEventData {
+    /// The SSE `event` name of this kind.
+    pub fn name(&self) -> &'static str {
+        match self {
+            InboxEventData::Message { .. } => "message",
+            InboxEventData::Conversation { .. } => "conversation",
+            InboxEventData::Number { .. } => "number",
+            InboxEventData::NumberRemoved { .. } => "numberRemoved",
+            InboxEventData::Unknown => "unknown",
+        }
+    }
+}
+
+/// WhatsApp's limits on what the business sends, checked by the SPA before upload and by the
+/// server again (whatsapp-facts: "Sending").
+pub mod send_limits {
+    use crate::domain::MessageType;
+
+    /// A text message's body, in characters (Unicode scalar values).
+    pub const MAX_TEXT_CHARS: usize = 4_096;
+    /// A media message's caption, in characters.
+    pub const MAX_CAPTION_CHARS: usize = 1_024;
+
+    /// The MIME types WhatsApp takes for `kind`, and the largest file in bytes; `None` for a
+    /// type that is not media. Stickers: 500 KB (animated; static ones are 100 KB).
+    pub fn media_limit(kind: &MessageType) -> Option<(&'static [&'static str], u64)> {
+        const MB: u64 = 1024 * 1024;
+        match kind {
+            MessageType::Image => Some((&["image/jpeg", "image/png"], 5 * MB)),
+            MessageType::Video => Some((&["video/mp4", "video/3gpp"], 16 * MB)),
+            MessageType::Audio => Some((
+                &["audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"],
+                16 * MB,
+            )),
+            MessageType::Document => Some((&[], 100 * MB)),
+            MessageType::Sticker => Some((&["image/webp"], 500 * 1024)),
+            _ => None,
+        }
+    }
+
+    /// Why WhatsApp would refuse a `kind` file of `mime_type` and `size_bytes`; `None` when it is
+    /// fine. Documents take any type. The MIME type is compared without parameters (`; codecs=opus`).
+    pub fn media_problem(kind: &MessageType, mime_type: &str, size_bytes: u64) -> Option<MediaProblem> {
+        let (types, max) = media_limit(kind)?;
+        let bare = mime_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if !types.is_empty() && !types.contains(&bare.as_str()) {
+            return Some(MediaProblem::WrongType { allowed: types });
+        }
+        if size_bytes > max {
+            return Some(MediaProblem::TooLarge { max_bytes: max });
+        }
+        if size_bytes == 0 {
+            return Some(MediaProblem::Empty);
+        }
+        None
+    }
+
+    /// The message type a file of `mime_type` is sent as: image, video, audio or sticker by its
+    /// type, anything else a document.
+    pub fn kind_for_mime(mime_type: &str) -> MessageType {
+        let bare = mime_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        for kind in [MessageType::Image, MessageType::Video, MessageType::Audio, MessageType::Sticker] {
+            if media_limit(&kind).is_some_and(|(types, _)| types.contains(&bare.as_str())) {
+                return kind;
+            }
+        }
+        MessageType::Document
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum MediaProblem {
+        WrongType { allowed: &'static [&'static str] },
+        TooLarge { max_bytes: u64 },
+        Empty,
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn limits_follow_whatsapp() {
+            assert_eq!(media_problem(&MessageType::Image, "image/jpeg", 5 * 1024 * 1024), None);
+            assert_eq!(media_problem(&MessageType::Image, "image/jpeg", 5 * 1024 * 1024 + 1), Some(MediaProblem::TooLarge { max_bytes: 5 * 1024 * 1024 }));
+            assert!(matches!(media_problem(&MessageType::Image, "image/gif", 10), Some(MediaProblem::WrongType { .. })));
+            assert_eq!(media_problem(&MessageType::Audio, "audio/ogg; codecs=opus", 10), None);
+            assert_eq!(media_problem(&MessageType::Document, "application/x-anything", 10), None);
+            assert_eq!(media_problem(&MessageType::Document, "application/pdf", 0), Some(MediaProblem::Empty));
+            assert_eq!(kind_for_mime("image/webp"), MessageType::Sticker);
+            assert_eq!(kind_for_mime("image/gif"), MessageType::Document);
+            assert_eq!(kind_for_mime("VIDEO/MP4"), MessageType::Video);
+        }
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+
+    #[test]
+    fn events_carry_their_kind_beside_the_id_and_unknown_kinds_are_kept_readable() {
+        let event = InboxEvent {
+            id: "42".into(),
+            data: InboxEventData::NumberRemoved { phone_number_id: "2000000000000001".into() },
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json, serde_json::json!({"id": "42", "kind": "numberRemoved", "phoneNumberId": "2000000000000001"}));
+        assert_eq!(serde_json::from_value::<InboxEvent>(json).unwrap(), event);
+        let newer: InboxEvent = serde_json::from_str(r#"{"id": "43", "kind": "somethingNew", "x": 1}"#).unwrap();
+        assert_eq!(newer.data, InboxEventData::Unknown);
+    }
 }

@@ -526,6 +526,8 @@ impl InboxDb {
             let media_link: Option<String> = row.try_get("media_link")?;
             let media = kind.is_media().then(|| -> DbResult<api_types::MessageMedia> {
                 Ok(api_types::MessageMedia {
+                    id: None,
+                    size_bytes: None,
                     file_name: row.try_get("media_file_name")?,
                     mime_type: row.try_get("media_mime_type")?,
                     caption: row.try_get("media_caption")?,
@@ -535,6 +537,8 @@ impl InboxDb {
             items.push(api_types::MessageItem {
                 id: row.try_get("id")?,
                 wamid: row.try_get("wamid")?,
+                conversation_id: conversation_id.to_owned(),
+                client_message_id: None,
                 direction: MessageDirection::parse(&row.try_get::<String, _>("direction")?),
                 origin: api_types::MessageOrigin::parse(&row.try_get::<String, _>("origin")?),
                 kind,

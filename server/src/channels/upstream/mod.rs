@@ -5,6 +5,7 @@
 //! operation, so the message a user reads says what failed ("Meta refused the registration: ...").
 
 mod http;
+pub mod messaging;
 pub mod meta;
 pub mod ycloud;
 
@@ -85,6 +86,11 @@ pub enum Operation {
     Deregister,
     UnsubscribeApp,
     UpdateDisplayName,
+    SendMessage,
+    UploadMedia,
+    DownloadMedia,
+    MarkRead,
+    Typing,
 }
 
 impl Operation {
@@ -103,6 +109,11 @@ impl Operation {
             Operation::Deregister => "the deregistration",
             Operation::UnsubscribeApp => "the webhook unsubscription",
             Operation::UpdateDisplayName => "the display name change",
+            Operation::SendMessage => "the message",
+            Operation::UploadMedia => "the media upload",
+            Operation::DownloadMedia => "the media download",
+            Operation::MarkRead => "the read receipt",
+            Operation::Typing => "the typing indicator",
         }
     }
 }
@@ -235,6 +246,48 @@ pub trait Upstream: Send + Sync {
     /// token) can read the WABA at Meta: how an account shows it controls a WABA it binds by
     /// hand. Refused or unknown is `Ok(false)`; no answer is an error.
     async fn token_controls_waba(&self, token: &BusinessToken, waba_id: &str) -> UpstreamResult<bool>;
+
+    // The inbox (issue 9). Each adapter answers these; the defaults say "not supported" so an
+    // adapter can grow them one at a time.
+
+    /// Send a message from the business number `phone_number_id`.
+    async fn send_message(&self, _token: Option<&BusinessToken>, _phone_number_id: &str, _message: &messaging::OutgoingMessage) -> UpstreamResult<messaging::SentMessage> {
+        Err(self.unsupported(Operation::SendMessage))
+    }
+
+    /// Upload a file for a later send; returns the upstream's media id.
+    async fn upload_media(&self, _token: Option<&BusinessToken>, _phone_number_id: &str, _file: &messaging::MediaFile) -> UpstreamResult<String> {
+        Err(self.unsupported(Operation::UploadMedia))
+    }
+
+    /// Fetch media a webhook named (Meta: `GET /{media-id}`, then its short-lived URL with the token; YCloud: the link).
+    async fn download_media(&self, _token: Option<&BusinessToken>, _phone_number_id: &str, _media: &messaging::MediaSource) -> UpstreamResult<messaging::MediaFile> {
+        Err(self.unsupported(Operation::DownloadMedia))
+    }
+
+    /// Mark the customer's message `wamid` read (their phone shows blue ticks).
+    async fn mark_read(&self, _token: Option<&BusinessToken>, _phone_number_id: &str, _wamid: &str) -> UpstreamResult<()> {
+        Err(self.unsupported(Operation::MarkRead))
+    }
+
+    /// Show the customer the typing indicator, in reply to their message `wamid` (it also marks it read).
+    async fn send_typing(&self, _token: Option<&BusinessToken>, _phone_number_id: &str, _wamid: &str) -> UpstreamResult<()> {
+        Err(self.unsupported(Operation::Typing))
+    }
+
+    /// The error of an operation this adapter does not do (yet).
+    fn unsupported(&self, operation: Operation) -> UpstreamError {
+        UpstreamError::rejected(self.provider_label(), operation, 501, "unsupported", "this upstream does not support it")
+    }
+
+    /// "Meta", "YCloud" or "Meta (sandbox)": how errors name the provider.
+    fn provider_label(&self) -> &'static str {
+        match self.name() {
+            "meta" => "Meta",
+            "ycloud" => "YCloud",
+            _ => "The sandbox",
+        }
+    }
 
     /// Whether the display number `get_number` reports for this id is the provider's real word.
     /// Live providers always know it; the sandbox does not for ids it made no number for.
