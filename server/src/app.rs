@@ -41,6 +41,7 @@ pub fn build_state(db: AnyPool, settings: Settings) -> AppState {
         Mode::Live => (upstream::live_from_settings(&settings), None),
     };
     AppState {
+        realtime: webhooks.realtime().clone(),
         db,
         settings: Arc::new(settings),
         upstream,

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod channels;
 pub mod db;
 pub mod inbox;
+pub mod realtime;
 pub mod sandbox;
 pub mod settings;
 pub mod state;

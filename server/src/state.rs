@@ -9,6 +9,7 @@ use sqlx::AnyPool;
 use crate::auth::AuthLimits;
 use crate::channels::onboarding::OnboardingLocks;
 use crate::channels::upstream::Upstream;
+use crate::realtime::Realtime;
 use crate::sandbox::upstream::SandboxUpstream;
 use crate::settings::Settings;
 use crate::webhooks::WebhookInbox;
@@ -22,6 +23,8 @@ pub struct AppState {
     /// The sandbox, in sandbox mode only: its Facebook pages and simulation controls use it.
     pub sandbox: Option<Arc<SandboxUpstream>>,
     pub webhooks: WebhookInbox,
+    /// Tells this server's event streams that an account has new events.
+    pub realtime: Realtime,
     /// Login and sign-up rate limits, and how many password hashes may run at once.
     pub auth_limits: Arc<AuthLimits>,
     /// One onboarding at a time per number, in this server.

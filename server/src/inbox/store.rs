@@ -411,9 +411,8 @@ impl InboxDb {
     /// The account's conversations, newest activity first, one page.
     pub async fn list_conversations(&self, db: &sqlx::AnyPool, query: &ConversationQuery) -> DbResult<api_types::ConversationPage> {
         let mut sql = String::from(
-            "SELECT c.id, c.phone_number_id, c.state, c.assignee_user_id, c.unread_count, c.last_message_at, \
-             k.wa_id, k.user_id, k.profile_name FROM conversations c JOIN contacts k ON k.id = c.contact_id AND k.account_id = c.account_id \
-             WHERE c.account_id = $1",
+            &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN contacts k ON k.id = c.contact_id AND k.account_id = c.account_id \
+             WHERE c.account_id = $1"),
         );
         let mut binds: Vec<Option<String>> = Vec::new();
         let mut next = |sql: &mut String, clause: &str, value: Option<String>| {
@@ -459,19 +458,7 @@ impl InboxDb {
         let rows = statement.fetch_all(db).await?;
         let mut items = Vec::new();
         for row in rows.iter().take(query.limit as usize) {
-            items.push(api_types::ConversationSummary {
-                id: row.try_get("id")?,
-                phone_number_id: row.try_get("phone_number_id")?,
-                customer: api_types::InboxCustomer {
-                    wa_id: row.try_get("wa_id")?,
-                    user_id: row.try_get("user_id")?,
-                    name: row.try_get("profile_name")?,
-                },
-                state: ConversationState::parse(&row.try_get::<String, _>("state")?),
-                assignee_user_id: row.try_get("assignee_user_id")?,
-                unread_count: u64::try_from(row.try_get::<i64, _>("unread_count")?).unwrap_or(0),
-                last_message_at: row.try_get("last_message_at")?,
-            });
+            items.push(conversation_from_row(row)?);
         }
         let next_cursor = (rows.len() > query.limit as usize)
             .then(|| items.last().map(|last| format!("{}:{}", last.last_message_at, last.id)))
@@ -502,9 +489,7 @@ impl InboxDb {
         }
         let cursor = parse_cursor(before);
         let mut sql = String::from(
-            "SELECT id, wamid, direction, origin, type, text, media_id, media_link, media_mime_type, media_file_name, media_caption, \
-             status, error_code, error_title, error_details, customer_reaction, business_reaction, reply_to_wamid, timestamp \
-             FROM messages WHERE account_id = $1 AND conversation_id = $2",
+            format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND conversation_id = $2"),
         );
         if cursor.is_some() {
             sql.push_str(" AND (timestamp < $3 OR (timestamp = $3 AND id < $4))");
@@ -517,45 +502,99 @@ impl InboxDb {
         let rows = statement.fetch_all(db).await?;
         let mut items = Vec::new();
         for row in rows.iter().take(limit as usize) {
-            let kind = api_types::MessageType::parse(&row.try_get::<String, _>("type")?);
-            let error_code: Option<String> = row.try_get("error_code")?;
-            let error_title: Option<String> = row.try_get("error_title")?;
-            let error_details: Option<String> = row.try_get("error_details")?;
-            let has_error = error_code.is_some() || error_title.is_some();
-            let media_id: Option<String> = row.try_get("media_id")?;
-            let media_link: Option<String> = row.try_get("media_link")?;
-            let media = kind.is_media().then(|| -> DbResult<api_types::MessageMedia> {
-                Ok(api_types::MessageMedia {
-                    id: None,
-                    size_bytes: None,
-                    file_name: row.try_get("media_file_name")?,
-                    mime_type: row.try_get("media_mime_type")?,
-                    caption: row.try_get("media_caption")?,
-                    available: (media_id.is_some() || media_link.is_some()) && !has_error,
-                })
-            });
-            items.push(api_types::MessageItem {
-                id: row.try_get("id")?,
-                wamid: row.try_get("wamid")?,
-                conversation_id: conversation_id.to_owned(),
-                client_message_id: None,
-                direction: MessageDirection::parse(&row.try_get::<String, _>("direction")?),
-                origin: api_types::MessageOrigin::parse(&row.try_get::<String, _>("origin")?),
-                kind,
-                text: row.try_get("text")?,
-                media: media.transpose()?,
-                status: row.try_get::<Option<String>, _>("status")?.map(MessageStatus::from),
-                error: has_error.then_some(api_types::MessageErrorInfo { code: error_code, title: error_title, details: error_details }),
-                customer_reaction: row.try_get("customer_reaction")?,
-                business_reaction: row.try_get("business_reaction")?,
-                reply_to_wamid: row.try_get("reply_to_wamid")?,
-                timestamp: row.try_get("timestamp")?,
-            });
+            items.push(message_from_row(row)?);
         }
         let next_cursor = (rows.len() > limit as usize)
             .then(|| items.last().map(|oldest| format!("{}:{}", oldest.timestamp, oldest.id)))
             .flatten();
         items.reverse();
         Ok(Some(api_types::MessagePage { items, next_cursor }))
+    }
+}
+
+/// The columns [`conversation_from_row`] reads (conversations `c` joined with contacts `k`).
+const CONVERSATION_COLUMNS: &str = "c.id, c.phone_number_id, c.state, c.assignee_user_id, c.unread_count, c.last_message_at, \
+     k.wa_id, k.user_id, k.profile_name";
+
+fn conversation_from_row(row: &sqlx::any::AnyRow) -> DbResult<api_types::ConversationSummary> {
+    Ok(api_types::ConversationSummary {
+        id: row.try_get("id")?,
+        phone_number_id: row.try_get("phone_number_id")?,
+        customer: api_types::InboxCustomer {
+            wa_id: row.try_get("wa_id")?,
+            user_id: row.try_get("user_id")?,
+            name: row.try_get("profile_name")?,
+        },
+        state: ConversationState::parse(&row.try_get::<String, _>("state")?),
+        assignee_user_id: row.try_get("assignee_user_id")?,
+        unread_count: u64::try_from(row.try_get::<i64, _>("unread_count")?).unwrap_or(0),
+        last_message_at: row.try_get("last_message_at")?,
+    })
+}
+
+/// The columns [`message_from_row`] reads.
+const MESSAGE_COLUMNS: &str = "id, conversation_id, wamid, direction, origin, type, text, media_id, media_link, media_mime_type, \
+     media_file_name, media_caption, status, error_code, error_title, error_details, customer_reaction, business_reaction, \
+     reply_to_wamid, timestamp";
+
+fn message_from_row(row: &sqlx::any::AnyRow) -> DbResult<api_types::MessageItem> {
+    let kind = api_types::MessageType::parse(&row.try_get::<String, _>("type")?);
+    let error_code: Option<String> = row.try_get("error_code")?;
+    let error_title: Option<String> = row.try_get("error_title")?;
+    let error_details: Option<String> = row.try_get("error_details")?;
+    let has_error = error_code.is_some() || error_title.is_some();
+    let media_id: Option<String> = row.try_get("media_id")?;
+    let media_link: Option<String> = row.try_get("media_link")?;
+    let media = kind.is_media().then(|| -> DbResult<api_types::MessageMedia> {
+        Ok(api_types::MessageMedia {
+            id: None,
+            size_bytes: None,
+            file_name: row.try_get("media_file_name")?,
+            mime_type: row.try_get("media_mime_type")?,
+            caption: row.try_get("media_caption")?,
+            available: (media_id.is_some() || media_link.is_some()) && !has_error,
+        })
+    });
+    Ok(api_types::MessageItem {
+        id: row.try_get("id")?,
+        wamid: row.try_get("wamid")?,
+        conversation_id: row.try_get("conversation_id")?,
+        client_message_id: None,
+        direction: MessageDirection::parse(&row.try_get::<String, _>("direction")?),
+        origin: api_types::MessageOrigin::parse(&row.try_get::<String, _>("origin")?),
+        kind,
+        text: row.try_get("text")?,
+        media: media.transpose()?,
+        status: row.try_get::<Option<String>, _>("status")?.map(MessageStatus::from),
+        error: has_error.then_some(api_types::MessageErrorInfo { code: error_code, title: error_title, details: error_details }),
+        customer_reaction: row.try_get("customer_reaction")?,
+        business_reaction: row.try_get("business_reaction")?,
+        reply_to_wamid: row.try_get("reply_to_wamid")?,
+        timestamp: row.try_get("timestamp")?,
+    })
+}
+
+impl InboxDb {
+    /// One message of the account, as the API shows it; `None` when the account has none by that id.
+    pub async fn message_item(&self, connection: &mut AnyConnection, message_id: &str) -> DbResult<Option<api_types::MessageItem>> {
+        let row = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND id = $2"))
+            .bind(&self.account_id)
+            .bind(message_id)
+            .fetch_optional(connection)
+            .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+
+    /// One conversation of the account, as the list shows it; `None` when the account has none by that id.
+    pub async fn conversation_summary(&self, connection: &mut AnyConnection, conversation_id: &str) -> DbResult<Option<api_types::ConversationSummary>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN contacts k ON k.id = c.contact_id AND k.account_id = c.account_id \
+             WHERE c.account_id = $1 AND c.id = $2"
+        ))
+        .bind(&self.account_id)
+        .bind(conversation_id)
+        .fetch_optional(connection)
+        .await?;
+        row.as_ref().map(conversation_from_row).transpose()
     }
 }

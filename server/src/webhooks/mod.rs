@@ -42,15 +42,22 @@ pub struct WebhookInbox {
     db: AnyPool,
     order: Arc<tokio::sync::Mutex<()>>,
     clock: Arc<store::ReceivedClock>,
+    /// Where processing announces the inbox events it committed.
+    realtime: crate::realtime::Realtime,
 }
 
 impl WebhookInbox {
     pub fn new(db: AnyPool) -> WebhookInbox {
-        WebhookInbox { db, order: Arc::default(), clock: Arc::default() }
+        WebhookInbox { db, order: Arc::default(), clock: Arc::default(), realtime: Default::default() }
     }
 
     pub fn db(&self) -> &AnyPool {
         &self.db
+    }
+
+    /// The server's event fan-out (the state shares this one).
+    pub fn realtime(&self) -> &crate::realtime::Realtime {
+        &self.realtime
     }
 }
 
