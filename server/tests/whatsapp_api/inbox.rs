@@ -422,7 +422,7 @@ both_stores! {
         assert_eq!(wamids, ["wamid.l1", "wamid.l2", "wamid.l3", "wamid.l5"], "oldest first");
         assert_eq!(list[0]["text"], "first <b>not markup</b>");
         assert_eq!((list[0]["direction"].clone(), list[0]["origin"].clone(), list[0]["type"].clone()), (json!("inbound"), json!("customer"), json!("text")));
-        assert_eq!(list[1]["media"], json!({"fileName": "Façade.pdf", "mimeType": "application/pdf", "caption": null, "available": true}));
+        assert_eq!(list[1]["media"], json!({"id": null, "sizeBytes": null, "fileName": "Façade.pdf", "mimeType": "application/pdf", "caption": null, "available": true}));
         assert_eq!(list[2]["media"]["available"], false, "media unavailable, not a broken image");
         assert_eq!(list[2]["error"]["code"], "131052");
         assert_eq!((list[3]["origin"].clone(), list[3]["status"].clone()), (json!("phone"), json!("sent")));
