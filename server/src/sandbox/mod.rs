@@ -11,6 +11,7 @@
 
 pub mod controls;
 pub mod facebook;
+pub mod phones;
 pub mod simulator;
 pub mod upstream;
 

@@ -107,6 +107,8 @@ pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 /// (connecting a number, the coexistence sync, name reviews) as webhooks into that database.
 pub struct SandboxUpstream {
     state: Arc<Mutex<SandboxState>>,
+    /// The customers' phones this sandbox's sends reach (and the phone page reads).
+    phones: Arc<super::phones::SandboxPhones>,
     inbox: Option<WebhookInbox>,
     clock: Clock,
 }
@@ -120,7 +122,7 @@ impl Default for SandboxUpstream {
 impl SandboxUpstream {
     /// The adapter alone (no follow-ups are played back).
     pub fn new() -> Self {
-        SandboxUpstream { state: Arc::default(), inbox: None, clock: Arc::new(Instant::now) }
+        SandboxUpstream { state: Arc::default(), phones: Arc::default(), inbox: None, clock: Arc::new(Instant::now) }
     }
 
     /// The adapter that plays WhatsApp's follow-ups back through the webhook path into `inbox`.
@@ -131,6 +133,16 @@ impl SandboxUpstream {
     /// The same adapter reading the time from `clock` (tests move a fake clock instead of waiting).
     pub fn with_clock(self, clock: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
         SandboxUpstream { clock: Arc::new(clock), ..self }
+    }
+
+    /// The customers' phones.
+    pub fn phones(&self) -> &Arc<super::phones::SandboxPhones> {
+        &self.phones
+    }
+
+    /// The webhook inbox the sandbox plays WhatsApp's webhooks into (none for the adapter alone).
+    pub fn inbox(&self) -> Option<&WebhookInbox> {
+        self.inbox.as_ref()
     }
 
     fn now(&self) -> Instant {
