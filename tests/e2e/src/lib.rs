@@ -794,7 +794,11 @@ impl Setup {
 /// A running server with a browser pointed at it. Derefs to its first [`Browser`].
 pub struct TestApp {
     pub browser: Browser,
-    server: Option<RunningServer>,
+    /// Behind a lock so a test holding `&TestApp` can restart it ([`TestApp::restart_server`]).
+    server: tokio::sync::Mutex<Option<RunningServer>>,
+    /// The settings it was started with, on the port it got: a restart serves the same address.
+    settings: Settings,
+    url: String,
     processes: Mutex<Vec<BrowserProcess>>,
     scratch: ScratchDir,
 }
@@ -822,20 +826,43 @@ impl TestApp {
         for adjust in setup.adjust {
             adjust(&mut settings);
         }
-        let server = wadesk_server::start(settings).await.map_err(|error| E2eError(format!("server start: {error}")))?;
-        let (browser, process) = match launch_browser(&server.url()).await {
+        let server = wadesk_server::start(settings.clone()).await.map_err(|error| E2eError(format!("server start: {error}")))?;
+        settings.addr = server.addr;
+        let url = server.url();
+        let (browser, process) = match launch_browser(&url).await {
             Ok(launched) => launched,
             Err(error) => {
                 server.shutdown().await;
                 return Err(error);
             }
         };
-        Ok(TestApp { browser, server: Some(server), processes: Mutex::new(vec![process]), scratch })
+        Ok(TestApp {
+            browser,
+            server: tokio::sync::Mutex::new(Some(server)),
+            settings,
+            url,
+            processes: Mutex::new(vec![process]),
+            scratch,
+        })
     }
 
     /// The server's URL: `http://127.0.0.1:port{base_path}`.
     pub fn server_url(&self) -> String {
-        self.server.as_ref().map(RunningServer::url).unwrap_or_default()
+        self.url.clone()
+    }
+
+    /// Stop the server (open requests get the shutdown grace) and start it again on the same
+    /// address and database, as an operator's restart would. Browsers stay open.
+    pub async fn restart_server(&self) -> E2eResult {
+        let mut server = self.server.lock().await;
+        if let Some(running) = server.take() {
+            running.shutdown().await;
+        }
+        let restarted = wadesk_server::start(self.settings.clone())
+            .await
+            .map_err(|error| E2eError(format!("server restart: {error}")))?;
+        *server = Some(restarted);
+        Ok(())
     }
 
     /// A temp directory that lives as long as the test (the database file is in it).
@@ -856,7 +883,7 @@ impl TestApp {
         for process in processes {
             process.close().await;
         }
-        if let Some(server) = self.server.take() {
+        if let Some(server) = self.server.get_mut().take() {
             server.shutdown().await;
         }
     }
