@@ -5,6 +5,9 @@
 use std::fmt;
 
 use api_types::MessageType;
+use serde_json::{json, Map, Value};
+
+use super::{Operation, UpstreamError};
 
 /// Who a message goes to: the customer's WhatsApp id (phone digits), or their business-scoped
 /// user id when that is all we know (2026).
@@ -39,6 +42,68 @@ pub struct OutgoingMessage {
     pub reply_to: Option<String>,
     /// Our id for the message, sent where the provider keeps one (YCloud `externalId`, Meta `biz_opaque_callback_data`).
     pub client_reference: Option<String>,
+    /// The business number as stored (`+1 555-0100`, any punctuation), for a provider that names
+    /// the sender by number rather than id: YCloud's `from` (sent in E.164). Without it YCloud
+    /// looks the number up by id; Meta never needs it.
+    pub from_display_number: Option<String>,
+}
+
+/// Why a message cannot be put in WhatsApp's words; the adapters refuse it without calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContentProblem {
+    /// A type the inbox does not send yet (locations, templates... come with part 2).
+    UnsupportedKind(MessageType),
+    MissingText,
+    /// A media type without an uploaded id or a link.
+    MissingMedia,
+}
+
+impl ContentProblem {
+    /// The refusal `provider` answers with: final (a 400, or 501 for a type it does not send).
+    pub fn refusal(&self, provider: &'static str) -> UpstreamError {
+        let operation = Operation::SendMessage;
+        match self {
+            ContentProblem::UnsupportedKind(kind) => {
+                UpstreamError::rejected(provider, operation, 501, "unsupported", format!("sending a {kind} message is not supported"))
+            }
+            ContentProblem::MissingText => UpstreamError::rejected(provider, operation, 400, "INVALID_MESSAGE", "the text message has no text"),
+            ContentProblem::MissingMedia => {
+                UpstreamError::rejected(provider, operation, 400, "INVALID_MESSAGE", "the media message names no uploaded media or link")
+            }
+        }
+    }
+}
+
+impl OutgoingMessage {
+    /// The object named by the message's type, as the Cloud API spells it and YCloud relays it:
+    /// text `{body, preview_url}`; media `{id}` (preferred) or `{link}`, with `caption` for images,
+    /// videos and documents and `filename` for documents only (WhatsApp refuses them elsewhere).
+    /// A link preview is asked for when the text holds a web address, as WhatsApp Web does.
+    pub fn whatsapp_content(&self) -> Result<Value, ContentProblem> {
+        if self.kind == MessageType::Text {
+            let body = self.text.as_deref().filter(|text| !text.is_empty()).ok_or(ContentProblem::MissingText)?;
+            let preview_url = body.contains("https://") || body.contains("http://");
+            return Ok(json!({"body": body, "preview_url": preview_url}));
+        }
+        if !self.kind.is_media() {
+            return Err(ContentProblem::UnsupportedKind(self.kind.clone()));
+        }
+        let media = self.media.as_ref().ok_or(ContentProblem::MissingMedia)?;
+        let mut object = Map::new();
+        match (&media.upstream_media_id, &media.link) {
+            (Some(id), _) => object.insert("id".to_owned(), json!(id)),
+            (None, Some(link)) => object.insert("link".to_owned(), json!(link)),
+            (None, None) => return Err(ContentProblem::MissingMedia),
+        };
+        let takes_caption = matches!(self.kind, MessageType::Image | MessageType::Video | MessageType::Document);
+        if let Some(caption) = media.caption.as_ref().filter(|caption| takes_caption && !caption.is_empty()) {
+            object.insert("caption".to_owned(), json!(caption));
+        }
+        if let Some(file_name) = media.file_name.as_ref().filter(|name| self.kind == MessageType::Document && !name.is_empty()) {
+            object.insert("filename".to_owned(), json!(file_name));
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 /// What the upstream answered a send with.
@@ -74,4 +139,6 @@ pub struct MediaSource {
     pub link: Option<String>,
     /// The type the webhook said, used when the download does not say.
     pub mime_type: Option<String>,
+    /// The checksum the webhook gave (`sha256`, base64 or hex), checked against the bytes.
+    pub sha256: Option<String>,
 }

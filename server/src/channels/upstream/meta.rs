@@ -1,16 +1,17 @@
 //! Meta's Graph API, directly (the "direct integration" of the facts file).
 //!
 //! Shapes follow Meta's published OpenAPI document (v23.0): errors are
-//! `{"error": {"message", "type", "code", "error_subcode", "error_user_msg", "fbtrace_id"}}`.
+//! `{"error": {"message", "type", "code", "error_subcode", "error_user_msg", "error_data": {"details"}, "fbtrace_id"}}`.
 
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::http::{text_of, UpstreamHttp};
+use super::http::{link_is_trusted, path_segment, sha256_matches, text_of, Multipart, UpstreamHttp, MAX_MEDIA_BYTES};
+use super::messaging::{MediaFile, MediaSource, OutgoingMessage, SentMessage};
 use super::{
-    BusinessToken, Operation, SyncKind, Upstream, UpstreamError, UpstreamNumber, UpstreamResult, UpstreamWaba,
+    BusinessToken, Operation, SyncKind, Upstream, UpstreamError, UpstreamErrorKind, UpstreamNumber, UpstreamResult, UpstreamWaba,
 };
 use crate::settings::Settings;
 use api_types::{MessagingLimit, NumberStatus, QualityRating, WabaStatus};
@@ -19,6 +20,13 @@ pub const PROVIDER: &str = "Meta";
 pub const GRAPH_URL: &str = "https://graph.facebook.com";
 
 const NUMBER_FIELDS: &str = "id,display_phone_number,verified_name,status,quality_rating,messaging_limit_tier";
+
+/// Where Meta's short-lived media URLs live (`lookaside.fbsbx.com`, ...): the business token goes
+/// to these hosts only (or to the configured Graph host), never to whatever URL an answer names.
+const MEDIA_HOSTS: &[&str] = &["fbsbx.com", "facebook.com", "fbcdn.net", "whatsapp.net"];
+
+/// `biz_opaque_callback_data` holds at most this many characters.
+const MAX_CALLBACK_DATA_CHARS: usize = 512;
 
 #[derive(Debug, Clone)]
 pub struct MetaConfig {
@@ -77,7 +85,8 @@ impl MetaUpstream {
     }
 }
 
-/// Meta's error body: prefer the wording meant for users, fall back to the developer message.
+/// Meta's error body: prefer the wording meant for users, fall back to the developer message,
+/// followed by the details messaging errors carry (`error_data.details`: why 131047 refused).
 fn read_graph_error(body: &Value) -> Option<(String, String)> {
     let error = body.get("error")?;
     let code = error.get("code").and_then(text_of).unwrap_or_default();
@@ -85,9 +94,47 @@ fn read_graph_error(body: &Value) -> Option<(String, String)> {
         .get("error_user_msg")
         .and_then(Value::as_str)
         .filter(|text| !text.is_empty())
-        .or_else(|| error.get("message").and_then(Value::as_str))?
-        .to_owned();
-    Some((code, message))
+        .or_else(|| error.get("message").and_then(Value::as_str))?;
+    Some((code, with_details(message, error)))
+}
+
+/// `message` followed by the `error_data.details` of a Graph error object, when it adds something.
+pub(super) fn with_details(message: &str, error: &Value) -> String {
+    let details = error.get("error_data").and_then(|data| data.get("details")).and_then(Value::as_str).map(str::trim);
+    match details.filter(|details| !details.is_empty() && !message.contains(details)) {
+        Some(details) => format!("{message}: {details}"),
+        None => message.to_owned(),
+    }
+}
+
+/// The answer to a send: `messages[0].id` is the wamid statuses will name.
+#[derive(Deserialize)]
+struct SendAnswer {
+    #[serde(default)]
+    messages: Vec<SentId>,
+}
+
+#[derive(Deserialize)]
+struct SentId {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct UploadAnswer {
+    id: String,
+}
+
+/// `GET /{media-id}`: where the file is for the next five minutes, and what it is.
+#[derive(Deserialize)]
+struct MediaLookup {
+    url: String,
+    #[serde(default)]
+    mime_type: Option<String>,
+    #[serde(default)]
+    sha256: Option<String>,
+    /// A string in the published examples, a number in practice.
+    #[serde(default)]
+    file_size: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -290,6 +337,97 @@ impl Upstream for MetaUpstream {
         let request = self.post(token, phone_number_id).query(&[("new_display_name", name)]);
         self.http.call(Operation::UpdateDisplayName, request).await
     }
+
+    async fn send_message(&self, token: Option<&BusinessToken>, phone_number_id: &str, message: &OutgoingMessage) -> UpstreamResult<SentMessage> {
+        let operation = Operation::SendMessage;
+        let token = self.bearer(token, operation)?;
+        // The Cloud API addresses customers by `to` only (v23.0 has no field for a user id).
+        let to = message.to.wa_id.as_deref().filter(|wa_id| !wa_id.is_empty()).ok_or_else(|| {
+            UpstreamError::rejected(
+                PROVIDER,
+                operation,
+                400,
+                "NO_WA_ID",
+                "Meta's Cloud API sends only to a WhatsApp phone number, and this customer is known only by a user id",
+            )
+        })?;
+        let content = message.whatsapp_content().map_err(|problem| problem.refusal(PROVIDER))?;
+        let kind = message.kind.as_str();
+        let mut body = json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": kind});
+        body[kind] = content;
+        if let Some(reply_to) = &message.reply_to {
+            body["context"] = json!({"message_id": reply_to});
+        }
+        if let Some(reference) = message.client_reference.as_ref().filter(|reference| reference.chars().count() <= MAX_CALLBACK_DATA_CHARS) {
+            body["biz_opaque_callback_data"] = json!(reference);
+        }
+        let request = self.post(token, &format!("{phone_number_id}/messages")).json(&body);
+        let answer: SendAnswer = self.http.json(operation, request).await?;
+        let wamid = answer.messages.into_iter().next().map(|sent| sent.id).filter(|id| !id.is_empty());
+        let wamid = wamid.ok_or_else(|| self.http.error(operation, UpstreamErrorKind::Malformed { cause: "no messages[0].id in the answer".to_owned() }))?;
+        Ok(SentMessage { wamid })
+    }
+
+    async fn upload_media(&self, token: Option<&BusinessToken>, phone_number_id: &str, file: &MediaFile) -> UpstreamResult<String> {
+        let token = self.bearer(token, Operation::UploadMedia)?;
+        // `type` is the file's MIME type, as Meta's media reference asks.
+        let form = Multipart::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", &file.mime_type)
+            .file("file", file.file_name.as_deref().unwrap_or("media"), &file.mime_type, &file.bytes);
+        let answer: UploadAnswer = self.http.upload(Operation::UploadMedia, self.post(token, &format!("{phone_number_id}/media")), form).await?;
+        Ok(answer.id)
+    }
+
+    async fn download_media(&self, token: Option<&BusinessToken>, phone_number_id: &str, media: &MediaSource) -> UpstreamResult<MediaFile> {
+        let operation = Operation::DownloadMedia;
+        let token = self.bearer(token, operation)?;
+        let media_id = media.upstream_media_id.as_deref().filter(|id| !id.is_empty()).ok_or_else(|| {
+            UpstreamError::rejected(PROVIDER, operation, 400, "NO_MEDIA_ID", "the webhook named no media id to download")
+        })?;
+        let malformed = |cause: String| self.http.error(operation, UpstreamErrorKind::Malformed { cause });
+        let request = self.get(token, &path_segment(media_id)).query(&[("phone_number_id", phone_number_id)]);
+        let lookup: MediaLookup = self.http.json(operation, request).await?;
+        let declared_size = lookup.file_size.as_ref().and_then(text_of).and_then(|size| size.parse::<u64>().ok());
+        if declared_size.is_some_and(|size| size > MAX_MEDIA_BYTES) {
+            return Err(malformed(format!("the file is larger than {MAX_MEDIA_BYTES} bytes")));
+        }
+        if !link_is_trusted(&lookup.url, &self.config.base_url, MEDIA_HOSTS) {
+            return Err(malformed("the media URL is not on a Meta host".to_owned()));
+        }
+        // The URL needs the token too, and lives five minutes: fetched at once.
+        let downloaded = self.http.download(operation, self.http.client.get(&lookup.url).bearer_auth(token)).await?;
+        if let Some(expected) = lookup.sha256.as_deref().or(media.sha256.as_deref()).filter(|sum| !sum.is_empty()) {
+            match sha256_matches(expected, &downloaded.bytes) {
+                Some(true) => {}
+                Some(false) => return Err(malformed("the file does not match its sha256".to_owned())),
+                None => return Err(malformed("the sha256 is neither hex nor base64".to_owned())),
+            }
+        }
+        let mime_type = lookup
+            .mime_type
+            .or_else(|| media.mime_type.clone())
+            .or(downloaded.content_type)
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        Ok(MediaFile { bytes: downloaded.bytes, mime_type, file_name: None })
+    }
+
+    async fn mark_read(&self, token: Option<&BusinessToken>, phone_number_id: &str, wamid: &str) -> UpstreamResult<()> {
+        let token = self.bearer(token, Operation::MarkRead)?;
+        let request = self
+            .post(token, &format!("{phone_number_id}/messages"))
+            .json(&json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid}));
+        self.http.call(Operation::MarkRead, request).await
+    }
+
+    async fn send_typing(&self, token: Option<&BusinessToken>, phone_number_id: &str, wamid: &str) -> UpstreamResult<()> {
+        let token = self.bearer(token, Operation::Typing)?;
+        // Meta shows typing only together with a read receipt for the message being answered.
+        let request = self.post(token, &format!("{phone_number_id}/messages")).json(&json!({
+            "messaging_product": "whatsapp", "status": "read", "message_id": wamid, "typing_indicator": {"type": "text"}
+        }));
+        self.http.call(Operation::Typing, request).await
+    }
 }
 
 #[cfg(test)]
@@ -304,5 +442,18 @@ mod tests {
         let body = json!({"error": {"message": "Invalid OAuth access token", "type": "OAuthException", "code": 190}});
         assert_eq!(read_graph_error(&body), Some(("190".to_owned(), "Invalid OAuth access token".to_owned())));
         assert_eq!(read_graph_error(&json!({"ok": true})), None);
+    }
+
+    #[test]
+    fn messaging_errors_keep_their_details() {
+        let body = json!({"error": {"message": "(#131047) Re-engagement message", "type": "OAuthException", "code": 131047,
+            "error_data": {"messaging_product": "whatsapp", "details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."},
+            "fbtrace_id": "Az8or2yhqkZfEZ-_4Qn_Bam"}});
+        let (code, message) = read_graph_error(&body).unwrap();
+        assert_eq!(code, "131047");
+        assert_eq!(
+            message,
+            "(#131047) Re-engagement message: Message failed to send because more than 24 hours have passed since the customer last replied to this number."
+        );
     }
 }

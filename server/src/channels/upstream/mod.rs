@@ -157,6 +157,30 @@ impl UpstreamError {
     pub fn is_refusal(&self) -> bool {
         matches!(self.kind, UpstreamErrorKind::Rejected { .. })
     }
+
+    /// Whether trying the same call again later may succeed: no answer in time, no connection, the
+    /// provider's own trouble (5xx, but not 501 "not implemented"), or a rate limit (HTTP 429, and
+    /// WhatsApp's throughput 130429 and pair rate 131056, which Meta answers with a 400). Every
+    /// other refusal is final: the outbox shows it at once. An unreadable answer is final too: the
+    /// provider may have acted on the call, and sending a message twice is worse than once.
+    pub fn is_retryable(&self) -> bool {
+        match &self.kind {
+            UpstreamErrorKind::Timeout { .. } | UpstreamErrorKind::Unreachable { .. } => true,
+            UpstreamErrorKind::Rejected { status, code, .. } => {
+                (*status >= 500 && *status != 501) || *status == 429 || matches!(code.as_str(), "130429" | "131056")
+            }
+            UpstreamErrorKind::Malformed { .. } => false,
+        }
+    }
+
+    /// The provider's own error code when it refused (Meta's number such as `131047`, the WhatsApp
+    /// code YCloud relays, else YCloud's name such as `NOT_FOUND`), for the outbox to show.
+    pub fn error_code(&self) -> Option<&str> {
+        match &self.kind {
+            UpstreamErrorKind::Rejected { code, .. } if !code.is_empty() => Some(code),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for UpstreamError {

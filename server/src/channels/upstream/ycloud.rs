@@ -4,21 +4,30 @@
 //! YCloud holds the Meta relationship itself, so several Meta steps are no-ops here: it subscribes
 //! the WABA to its own webhooks, and it runs the coexistence syncs after `smb/bind`.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::http::{text_of, UpstreamHttp};
-use super::meta::{MetaConfig, MetaUpstream};
+use super::http::{link_is_trusted, path_segment, sha256_matches, text_of, Multipart, UpstreamHttp};
+use super::messaging::{MediaFile, MediaSource, OutgoingMessage, SentMessage};
+use super::meta::{with_details, MetaConfig, MetaUpstream};
 use super::{
-    BusinessToken, Operation, SyncKind, Upstream, UpstreamError, UpstreamNumber, UpstreamResult, UpstreamWaba,
+    BusinessToken, Operation, SyncKind, Upstream, UpstreamError, UpstreamErrorKind, UpstreamNumber, UpstreamResult, UpstreamWaba,
 };
 use crate::settings::Settings;
 use api_types::{MessagingLimit, NumberStatus, QualityRating, WabaStatus};
 
 pub const PROVIDER: &str = "YCloud";
 pub const YCLOUD_URL: &str = "https://api.ycloud.com";
+
+/// Hosts the API key may be sent to with a media link (besides the configured API host).
+const KEY_HOSTS: &[&str] = &["ycloud.com"];
+
+/// `GET /v2/whatsapp/phoneNumbers` serves at most this many pages of 100.
+const MAX_NUMBER_PAGES: u32 = 100;
 
 #[derive(Debug, Clone)]
 pub struct YcloudConfig {
@@ -56,6 +65,9 @@ pub struct YcloudUpstream {
     code_exchange: Option<MetaUpstream>,
     /// Meta's Graph API with no app of ours: only to check a WABA's own token.
     graph: MetaUpstream,
+    /// Each number's E.164 form by its id: YCloud names the sender by number (`from`, the upload
+    /// path), the inbox by id. A number's digits never change, so what was seen once is kept.
+    e164_by_id: Mutex<HashMap<String, String>>,
 }
 
 impl YcloudUpstream {
@@ -71,7 +83,38 @@ impl YcloudUpstream {
             api_key: config.api_key,
             code_exchange: config.code_exchange.map(|meta| MetaUpstream::new(meta, timeout)),
             graph: MetaUpstream::new(graph, timeout),
+            e164_by_id: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn remember_number(&self, number: &YcloudNumber) {
+        if let Some(e164) = number.phone_number.as_deref().and_then(e164) {
+            self.e164_by_id.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(number.id.clone(), e164);
+        }
+    }
+
+    /// The business number `phone_number_id` in E.164: from the caller's display number when it
+    /// gave one, else as seen before, else looked up in the partner's number list (which YCloud
+    /// serves without a WABA filter for up to 100 WABAs).
+    async fn business_number(&self, phone_number_id: &str, display_number: Option<&str>, operation: Operation) -> UpstreamResult<String> {
+        if let Some(number) = display_number.and_then(e164) {
+            return Ok(number);
+        }
+        if let Some(number) = self.e164_by_id.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(phone_number_id) {
+            return Ok(number.clone());
+        }
+        for page in 1..=MAX_NUMBER_PAGES {
+            let request = self.get("/v2/whatsapp/phoneNumbers").query(&[("page", page.to_string()), ("limit", "100".to_owned())]);
+            let numbers: YcloudPage<YcloudNumber> = self.http.json(operation, request).await?;
+            numbers.items.iter().for_each(|number| self.remember_number(number));
+            if let Some(number) = self.e164_by_id.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(phone_number_id) {
+                return Ok(number.clone());
+            }
+            if numbers.items.len() < 100 {
+                break;
+            }
+        }
+        Err(UpstreamError::rejected(PROVIDER, operation, 404, "NOT_FOUND", format!("phone number {phone_number_id} is not among YCloud's numbers")))
     }
 
     fn get(&self, path: &str) -> reqwest::RequestBuilder {
@@ -100,21 +143,59 @@ impl YcloudUpstream {
             .get("/v2/whatsapp/phoneNumbers")
             .query(&[("filter.wabaId", waba_id), ("limit", "100")]);
         let page: YcloudPage<YcloudNumber> = self.http.json(operation, request).await?;
+        page.items.iter().for_each(|number| self.remember_number(number));
         Ok(page.items)
     }
 }
 
-/// YCloud's error body; a Meta error it relays (`whatsappApiError`) is the more precise one.
+/// A phone number in E.164 (`+` and digits) from any punctuation (`+1 555-0100`, `15550100`).
+fn e164(number: &str) -> Option<String> {
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    (!digits.is_empty()).then(|| format!("+{digits}"))
+}
+
+/// YCloud's error body; a Meta error it relays (`whatsappApiError`) is the more precise one, its
+/// WhatsApp code (131047, ...) included: that is the code the outbox shows.
 fn read_ycloud_error(body: &Value) -> Option<(String, String)> {
     let error = body.get("error")?;
-    let code = error.get("code").and_then(text_of).unwrap_or_default();
-    let relayed = error
-        .get("whatsappApiError")
-        .and_then(|meta| meta.get("error_user_msg").or_else(|| meta.get("message")))
-        .and_then(Value::as_str)
-        .filter(|text| !text.is_empty());
-    let message = relayed.or_else(|| error.get("message").and_then(Value::as_str))?.to_owned();
+    let relayed = error.get("whatsappApiError").filter(|meta| meta.is_object());
+    let code = relayed
+        .and_then(|meta| meta.get("code"))
+        .and_then(text_of)
+        .filter(|code| !code.is_empty())
+        .or_else(|| error.get("code").and_then(text_of))
+        .unwrap_or_default();
+    let relayed_message = relayed.and_then(|meta| {
+        ["error_user_msg", "message"]
+            .into_iter()
+            .find_map(|field| meta.get(field).and_then(Value::as_str).filter(|text| !text.is_empty()))
+    });
+    let message = match relayed_message {
+        Some(message) => with_details(message, relayed?),
+        None => error.get("message").and_then(Value::as_str)?.to_owned(),
+    };
     Some((code, message))
+}
+
+/// A message as YCloud answers a send: `wamid` is what statuses and the inbox key on.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct YcloudMessage {
+    #[serde(default)]
+    wamid: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    error_message: Option<String>,
+    #[serde(default)]
+    whatsapp_api_error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct UploadAnswer {
+    id: String,
 }
 
 #[derive(Deserialize)]
@@ -262,6 +343,94 @@ impl Upstream for YcloudUpstream {
             .json(&json!({"newName": name}));
         self.http.call(Operation::UpdateDisplayName, request).await
     }
+
+    /// Through `sendDirectly`, not the queued `POST /v2/whatsapp/messages`: it hands the message to
+    /// WhatsApp at once and answers with the wamid or WhatsApp's refusal (131047, ...), so the
+    /// outbox learns the outcome in the call; the queued endpoint answers before WhatsApp has seen
+    /// the message, without a wamid, and reports a refusal only later as a webhook.
+    async fn send_message(&self, _token: Option<&BusinessToken>, phone_number_id: &str, message: &OutgoingMessage) -> UpstreamResult<SentMessage> {
+        let operation = Operation::SendMessage;
+        let content = message.whatsapp_content().map_err(|problem| problem.refusal(PROVIDER))?;
+        let from = self.business_number(phone_number_id, message.from_display_number.as_deref(), operation).await?;
+        let kind = message.kind.as_str();
+        let mut body = json!({"from": from, "type": kind});
+        body[kind] = content;
+        // `to` wins over `recipient` at YCloud, so only one is sent.
+        match (message.to.wa_id.as_deref().and_then(e164), message.to.user_id.as_deref().filter(|id| !id.is_empty())) {
+            (Some(to), _) => body["to"] = json!(to),
+            (None, Some(user_id)) => body["recipient"] = json!(user_id),
+            (None, None) => {
+                return Err(UpstreamError::rejected(PROVIDER, operation, 400, "INVALID_MESSAGE", "the message names no recipient"));
+            }
+        }
+        if let Some(reply_to) = &message.reply_to {
+            body["context"] = json!({"message_id": reply_to});
+        }
+        if let Some(reference) = &message.client_reference {
+            body["externalId"] = json!(reference);
+        }
+        let request = self.post("/v2/whatsapp/messages/sendDirectly").json(&body);
+        let sent: YcloudMessage = self.http.json(operation, request).await?;
+        if sent.status.as_deref() == Some("failed") {
+            // Refused by WhatsApp though YCloud answered 200: as final as a 4xx.
+            let error = json!({"error": {"code": sent.error_code, "message": sent.error_message, "whatsappApiError": sent.whatsapp_api_error}});
+            let (code, text) = read_ycloud_error(&error)
+                .unwrap_or_else(|| (sent.error_code.unwrap_or_default(), "WhatsApp did not accept the message".to_owned()));
+            return Err(UpstreamError::rejected(PROVIDER, operation, 422, code, text));
+        }
+        let wamid = sent.wamid.filter(|wamid| !wamid.is_empty());
+        let wamid = wamid.ok_or_else(|| self.http.error(operation, UpstreamErrorKind::Malformed { cause: "no wamid in the answer".to_owned() }))?;
+        Ok(SentMessage { wamid })
+    }
+
+    async fn upload_media(&self, _token: Option<&BusinessToken>, phone_number_id: &str, file: &MediaFile) -> UpstreamResult<String> {
+        let operation = Operation::UploadMedia;
+        let number = self.business_number(phone_number_id, None, operation).await?;
+        let form = Multipart::new().file("file", file.file_name.as_deref().unwrap_or("media"), &file.mime_type, &file.bytes);
+        let request = self.post(&format!("/v2/whatsapp/media/{number}/upload"));
+        let answer: UploadAnswer = self.http.upload(operation, request, form).await?;
+        Ok(answer.id)
+    }
+
+    /// The webhook's link. YCloud asks for the `X-API-Key` header on it (the link alone works for a
+    /// few minutes, with the key for a month); the key goes only to YCloud's hosts.
+    async fn download_media(&self, _token: Option<&BusinessToken>, _phone_number_id: &str, media: &MediaSource) -> UpstreamResult<MediaFile> {
+        let operation = Operation::DownloadMedia;
+        let link = media.link.as_deref().filter(|link| !link.is_empty()).ok_or_else(|| {
+            UpstreamError::rejected(PROVIDER, operation, 400, "NO_LINK", "the webhook carried no link to download the media from")
+        })?;
+        let mut request = self.http.client.get(link);
+        if link_is_trusted(link, &self.http.base_url, KEY_HOSTS) {
+            request = request.header("X-API-Key", &self.api_key);
+        }
+        let downloaded = self.http.download(operation, request).await?;
+        let malformed = |cause: &str| self.http.error(operation, UpstreamErrorKind::Malformed { cause: cause.to_owned() });
+        if let Some(expected) = media.sha256.as_deref().filter(|sum| !sum.is_empty()) {
+            match sha256_matches(expected, &downloaded.bytes) {
+                Some(true) => {}
+                Some(false) => return Err(malformed("the file does not match its sha256")),
+                None => return Err(malformed("the sha256 is neither hex nor base64")),
+            }
+        }
+        let mime_type = media
+            .mime_type
+            .clone()
+            .or(downloaded.content_type)
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        Ok(MediaFile { bytes: downloaded.bytes, mime_type, file_name: None })
+    }
+
+    /// `{id}` is YCloud's id of the inbound message or, as the spec allows, its wamid: the wamid.
+    async fn mark_read(&self, _token: Option<&BusinessToken>, _phone_number_id: &str, wamid: &str) -> UpstreamResult<()> {
+        let request = self.post(&format!("/v2/whatsapp/inboundMessages/{}/markAsRead", path_segment(wamid)));
+        self.http.call(Operation::MarkRead, request).await
+    }
+
+    /// Marks the message read too, and lasts until we answer or 25 seconds.
+    async fn send_typing(&self, _token: Option<&BusinessToken>, _phone_number_id: &str, wamid: &str) -> UpstreamResult<()> {
+        let request = self.post(&format!("/v2/whatsapp/inboundMessages/{}/typingIndicator", path_segment(wamid)));
+        self.http.call(Operation::Typing, request).await
+    }
 }
 
 #[cfg(test)]
@@ -272,10 +441,7 @@ mod tests {
     fn relayed_meta_errors_win() {
         let body = json!({"error": {"status": 400, "code": "WHATSAPP_API_ERROR", "message": "Bad request",
             "whatsappApiError": {"code": "133005", "message": "Two step verification PIN Mismatch"}}});
-        assert_eq!(
-            read_ycloud_error(&body),
-            Some(("WHATSAPP_API_ERROR".to_owned(), "Two step verification PIN Mismatch".to_owned()))
-        );
+        assert_eq!(read_ycloud_error(&body), Some(("133005".to_owned(), "Two step verification PIN Mismatch".to_owned())));
         let body = json!({"error": {"status": 404, "code": "NOT_FOUND", "message": "The requested resource does not exist."}});
         assert_eq!(read_ycloud_error(&body).unwrap().1, "The requested resource does not exist.");
     }
