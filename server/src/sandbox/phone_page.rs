@@ -88,6 +88,7 @@ struct Strings {
     user_id_hint: &'static str,
     name_label: &'static str,
     chats_title: &'static str,
+    extras_title: &'static str,
     location_legend: &'static str,
     latitude: &'static str,
     longitude: &'static str,
@@ -104,6 +105,8 @@ struct Strings {
     message_label: &'static str,
     default_name: &'static str,
     default_wa_id: &'static str,
+    default_place: &'static str,
+    default_contact_name: &'static str,
     script: ScriptStrings,
 }
 
@@ -150,6 +153,7 @@ const ENGLISH: Strings = Strings {
     user_id_hint: "For a customer known without a number: leave the phone number empty.",
     name_label: "Profile name",
     chats_title: "Chats with this number",
+    extras_title: "Send something else",
     location_legend: "Share a location",
     latitude: "Latitude",
     longitude: "Longitude",
@@ -166,6 +170,8 @@ const ENGLISH: Strings = Strings {
     message_label: "Message",
     default_name: "Sheena Nelson",
     default_wa_id: "+1 650 555 1234",
+    default_place: "People's Square, Shanghai",
+    default_contact_name: "Li Lei",
     script: ScriptStrings {
         typing: "typing…",
         empty: "No messages yet. Say hello!",
@@ -207,6 +213,7 @@ const SIMPLIFIED_CHINESE: Strings = Strings {
     user_id_hint: "没有手机号码的客户：请清空手机号码。",
     name_label: "个人资料名称",
     chats_title: "与此号码的聊天",
+    extras_title: "发送其他内容",
     location_legend: "发送位置",
     latitude: "纬度",
     longitude: "经度",
@@ -223,6 +230,8 @@ const SIMPLIFIED_CHINESE: Strings = Strings {
     message_label: "消息",
     default_name: "李伟",
     default_wa_id: "+86 138 0013 8000",
+    default_place: "上海人民广场",
+    default_contact_name: "李雷",
     script: ScriptStrings {
         typing: "正在输入…",
         empty: "还没有消息。打个招呼吧！",
@@ -348,7 +357,7 @@ fn page_html(language: Language, numbers: &[SandboxBusinessNumber], query: &Page
         Language::English => (" aria-current=\"true\"", ""),
         Language::SimplifiedChinese => ("", " aria-current=\"true\""),
     };
-    let texts: [(&str, &str); 28] = [
+    let texts: [(&str, &str); 31] = [
         ("lang", language.tag()),
         ("title", text.title),
         ("badge", text.badge),
@@ -362,6 +371,7 @@ fn page_html(language: Language, numbers: &[SandboxBusinessNumber], query: &Page
         ("user_id_hint", text.user_id_hint),
         ("name_label", text.name_label),
         ("chats_title", text.chats_title),
+        ("extras_title", text.extras_title),
         ("location_legend", text.location_legend),
         ("latitude", text.latitude),
         ("longitude", text.longitude),
@@ -377,6 +387,8 @@ fn page_html(language: Language, numbers: &[SandboxBusinessNumber], query: &Page
         ("attach", text.attach),
         ("message_label", text.message_label),
         ("send", text.script.send),
+        ("default_place", text.default_place),
+        ("default_contact_name", text.default_contact_name),
     ];
     let mut values: HashMap<&str, String> = texts.into_iter().map(|(key, value)| (key, escape_html(value))).collect();
     values.insert("wa_id", escape_html(wa_id));
@@ -432,8 +444,9 @@ const PAGE_HTML: &str = r##"<!doctype html>
   .langs { font-size: 14px; }
   .langs a { color: #fff; opacity: .85; }
   .langs a[aria-current] { opacity: 1; font-weight: 700; text-decoration: none; }
-  .layout { display: flex; gap: 32px; justify-content: center; align-items: flex-start; flex-wrap: wrap; padding: 4px 24px 32px; }
-  .panel { width: 380px; background: #fff; border-radius: 14px; box-shadow: 0 2px 12px rgba(11, 20, 26, .14); padding: 20px 22px 22px; }
+  .layout { display: flex; gap: 28px; justify-content: center; align-items: flex-start; flex-wrap: wrap; padding: 4px 24px 32px; }
+  .panel { width: 350px; background: #fff; border-radius: 14px; box-shadow: 0 2px 12px rgba(11, 20, 26, .14); padding: 20px 22px 22px; }
+  .panel.extras { width: 300px; }
   .panel h2 { font-size: 17px; margin: 0 0 6px; }
   .note { color: var(--muted); font-size: 13px; line-height: 1.5; margin: 0 0 6px; }
   .hint { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
@@ -461,8 +474,8 @@ const PAGE_HTML: &str = r##"<!doctype html>
   .who { flex: 1; min-width: 0; }
   .biz-name { font-size: 16px; font-weight: 600; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   .biz-sub { font-size: 12.5px; opacity: .85; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-  .read { flex: none; font: inherit; font-size: 12px; padding: 5px 10px; color: #fff; background: rgba(255, 255, 255, .14); border: 1px solid rgba(255, 255, 255, .55); border-radius: 14px; cursor: pointer; }
-  .read:hover { background: rgba(255, 255, 255, .25); }
+  .read-button { flex: none; font: inherit; font-size: 12px; padding: 5px 10px; color: #fff; background: rgba(255, 255, 255, .14); border: 1px solid rgba(255, 255, 255, .55); border-radius: 14px; cursor: pointer; }
+  .read-button:hover { background: rgba(255, 255, 255, .25); }
   .messages { flex: 1; overflow-y: auto; list-style: none; margin: 0; padding: 12px 12px 8px; display: flex; flex-direction: column; gap: 5px; }
   .bubble { max-width: 82%; padding: 6px 8px 4px 9px; border-radius: 8px; font-size: 14.2px; line-height: 1.38; box-shadow: 0 1px .5px rgba(11, 20, 26, .13); overflow-wrap: anywhere; }
   .bubble.in { align-self: flex-start; background: var(--in); border-top-left-radius: 2px; }
@@ -522,24 +535,6 @@ const PAGE_HTML: &str = r##"<!doctype html>
         <div class="chat-list" id="chat-list" role="group" aria-labelledby="chats-title"></div>
       </div>
     </fieldset>
-    <fieldset>
-      <legend>{{location_legend}}</legend>
-      <div class="row">
-        <div><label for="latitude">{{latitude}}</label><input id="latitude" data-testid="phone-location-latitude" type="number" step="any" min="-90" max="90" value="31.2304"></div>
-        <div><label for="longitude">{{longitude}}</label><input id="longitude" data-testid="phone-location-longitude" type="number" step="any" min="-180" max="180" value="121.4737"></div>
-      </div>
-      <label for="place">{{place_name}}</label>
-      <input id="place" data-testid="phone-location-name" value="People's Square">
-      <button type="button" id="send-location" data-testid="phone-send-location">{{send_location}}</button>
-    </fieldset>
-    <fieldset>
-      <legend>{{contact_legend}}</legend>
-      <label for="contact-name">{{contact_name}}</label>
-      <input id="contact-name" data-testid="phone-contact-name" value="Li Lei">
-      <label for="contact-phone">{{contact_phone}}</label>
-      <input id="contact-phone" data-testid="phone-contact-phone" inputmode="tel" value="+86 138 0000 0000">
-      <button type="button" id="send-contact" data-testid="phone-send-contact">{{send_contact}}</button>
-    </fieldset>
     <label class="check"><input type="checkbox" id="auto-read" data-testid="phone-auto-read"> {{auto_read}}</label>
     <p class="error" id="error" data-testid="phone-error" role="alert"></p>
   </section>
@@ -552,7 +547,7 @@ const PAGE_HTML: &str = r##"<!doctype html>
           <div class="biz-name" id="biz-name" data-testid="phone-business-name"></div>
           <div class="biz-sub"><span id="biz-number" data-testid="phone-business-number"></span><span id="typing" data-testid="phone-typing" role="status" hidden></span></div>
         </div>
-        <button type="button" class="read" id="read" data-testid="phone-read">{{read}}</button>
+        <button type="button" class="read-button" id="read" data-testid="phone-read">{{read}}</button>
       </div>
       <ol class="messages" id="messages" data-testid="phone-messages" aria-live="polite"></ol>
       <p class="empty" id="empty" data-testid="phone-empty"></p>
@@ -574,6 +569,28 @@ const PAGE_HTML: &str = r##"<!doctype html>
       </form>
     </div>
   </section>
+
+  <section class="panel extras" aria-labelledby="extras-title">
+    <h2 id="extras-title">{{extras_title}}</h2>
+    <fieldset>
+      <legend>{{location_legend}}</legend>
+      <div class="row">
+        <div><label for="latitude">{{latitude}}</label><input id="latitude" data-testid="phone-location-latitude" type="number" step="any" min="-90" max="90" value="31.2304"></div>
+        <div><label for="longitude">{{longitude}}</label><input id="longitude" data-testid="phone-location-longitude" type="number" step="any" min="-180" max="180" value="121.4737"></div>
+      </div>
+      <label for="place">{{place_name}}</label>
+      <input id="place" data-testid="phone-location-name" value="{{default_place}}">
+      <button type="button" id="send-location" data-testid="phone-send-location">{{send_location}}</button>
+    </fieldset>
+    <fieldset>
+      <legend>{{contact_legend}}</legend>
+      <label for="contact-name">{{contact_name}}</label>
+      <input id="contact-name" data-testid="phone-contact-name" value="{{default_contact_name}}">
+      <label for="contact-phone">{{contact_phone}}</label>
+      <input id="contact-phone" data-testid="phone-contact-phone" inputmode="tel" value="+86 138 0000 0000">
+      <button type="button" id="send-contact" data-testid="phone-send-contact">{{send_contact}}</button>
+    </fieldset>
+  </section>
 </main>
 <script>
 (function () {
@@ -591,8 +608,12 @@ const PAGE_HTML: &str = r##"<!doctype html>
   var errorLine = byId('error');
   var staged = null;
   var lastDrawn = null;
+  var drawnChat = null;
+  var drawnChats = null;
+  var drawnItems = {};
   var generation = 0;
   var reading = false;
+  var pollFailed = false;
 
   var STATUS_TEXT = { pending: T.statusPending, sent: T.statusSent, delivered: T.statusDelivered, read: T.statusRead, played: T.statusPlayed, failed: T.statusFailed };
   var STATUS_MARK = { pending: '\u25F7', sent: '\u2713', delivered: '\u2713\u2713', read: '\u2713\u2713', played: '\u2713\u2713', failed: '!' };
@@ -694,15 +715,45 @@ const PAGE_HTML: &str = r##"<!doctype html>
     }
     var meta = element('div', 'meta');
     meta.appendChild(element('time', null, timeOf(message.timestamp)));
-    var status = element('span', 'ticks ' + message.status, STATUS_MARK[message.status] || '');
+    var status = element('span');
     status.setAttribute('data-testid', 'phone-message-status');
-    status.setAttribute('data-status', message.status);
     status.setAttribute('role', 'img');
-    status.setAttribute('aria-label', STATUS_TEXT[message.status] || message.status);
-    status.title = STATUS_TEXT[message.status] || message.status;
     meta.appendChild(status);
     item.appendChild(meta);
+    showStatus(item, status, message.status);
     return item;
+  }
+
+  function showStatus(item, status, value) {
+    item.setAttribute('data-status', value);
+    status.className = 'ticks ' + value;
+    status.textContent = STATUS_MARK[value] || '';
+    status.setAttribute('data-status', value);
+    status.setAttribute('aria-label', STATUS_TEXT[value] || value);
+    status.title = STATUS_TEXT[value] || value;
+  }
+
+  /**
+   * Bubbles stay the same elements while the chat grows and ticks change (a test holding one
+   * keeps it); only another chat starts the list afresh.
+   */
+  function drawMessages(messages, chat) {
+    if (chat !== drawnChat) {
+      drawnChat = chat;
+      drawnItems = {};
+      list.textContent = '';
+    }
+    messages.forEach(function (message) {
+      var drawn = drawnItems[message.wamid];
+      if (!drawn) {
+        var item = messageItem(message);
+        list.appendChild(item);
+        drawnItems[message.wamid] = { item: item, status: message.status };
+      } else if (drawn.status !== message.status) {
+        drawn.status = message.status;
+        showStatus(drawn.item, drawn.item.querySelector('[data-testid="phone-message-status"]'), message.status);
+      }
+    });
   }
 
   function drawHeader(typing) {
@@ -740,17 +791,20 @@ const PAGE_HTML: &str = r##"<!doctype html>
     box.hidden = !chats || chats.length === 0;
   }
 
-  function draw(thread, notice) {
-    var drawn = JSON.stringify([thread, notice, numberSelect.value]);
+  function draw(thread, notice, chat) {
+    var drawn = JSON.stringify([thread, notice, chat]);
     if (drawn === lastDrawn) { return; }
     lastDrawn = drawn;
     var nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
     var before = list.children.length;
     drawHeader(thread && thread.typing);
-    drawChats(thread && thread.chats);
-    list.textContent = '';
+    var chats = JSON.stringify(thread && thread.chats);
+    if (chats !== drawnChats) {
+      drawnChats = chats;
+      drawChats(thread && thread.chats);
+    }
     var messages = thread ? thread.messages : [];
-    messages.forEach(function (message) { list.appendChild(messageItem(message)); });
+    drawMessages(messages, thread ? chat : null);
     var empty = byId('empty');
     empty.textContent = notice || T.empty;
     empty.hidden = messages.length > 0;
@@ -771,12 +825,16 @@ const PAGE_HTML: &str = r##"<!doctype html>
 
   function refresh() {
     var problem = ready();
-    if (problem) { draw(null, problem); return Promise.resolve(); }
+    if (problem) { draw(null, problem, null); return Promise.resolve(); }
     var asked = generation;
+    var chat = chatKey();
     return call('/thread', { phoneNumberId: numberSelect.value, customer: customer() }).then(function (thread) {
-      if (asked === generation) { draw(thread); }
+      if (asked !== generation) { return; }
+      draw(thread, null, chat);
+      // The server is back: its absence is no longer news (other errors stay until the next action).
+      if (pollFailed) { pollFailed = false; say(''); }
     }, function (error) {
-      if (asked === generation) { say(error.message); }
+      if (asked === generation) { pollFailed = true; say(error.message); }
     });
   }
 
@@ -824,9 +882,11 @@ const PAGE_HTML: &str = r##"<!doctype html>
   function markRead() {
     if (reading || ready()) { return; }
     reading = true;
+    var asked = generation;
+    var chat = chatKey();
     call('/read', { phoneNumberId: numberSelect.value, customer: customer() }).then(function (thread) {
       reading = false;
-      draw(thread);
+      if (asked === generation) { draw(thread, null, chat); }
     }, function (error) { reading = false; say(error.message); });
   }
 
