@@ -43,6 +43,7 @@ pub struct RunningServer {
     pub first_admin: Option<FirstAdmin>,
     base_path: String,
     db: AnyPool,
+    sandbox: Option<std::sync::Arc<sandbox::upstream::SandboxUpstream>>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -60,6 +61,12 @@ impl RunningServer {
     /// `http://{addr}{base_path}`: where the SPA lives (the API is at `{url}/intwa-api/...`).
     pub fn url(&self) -> String {
         format!("http://{}{}", self.addr, self.base_path)
+    }
+
+    /// The sandbox this server simulates Meta and the customers' phones with (sandbox mode only),
+    /// so tests can act as the outside world the way the sandbox's own pages do.
+    pub fn sandbox(&self) -> Option<&std::sync::Arc<sandbox::upstream::SandboxUpstream>> {
+        self.sandbox.as_ref()
     }
 
     /// Stop accepting connections, let open requests finish (for a few seconds at most), and return.
@@ -87,6 +94,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
     let first_admin = create_first_admin(&db, &settings).await?;
     let base_path = settings.base_path.clone();
     let state = app::build_state(db.clone(), settings);
+    let sandbox = state.sandbox.clone();
     tracing::info!(upstream = state.upstream.name(), mode = ?state.settings.mode, "upstream ready");
     let housekeeping = webhooks::prune_deliveries_periodically(db.clone(), state.settings.webhook_retention_days);
     let app = build_router(state);
@@ -106,7 +114,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
             tracing::error!(%cause, "the server stopped with an error");
         }
     });
-    Ok(RunningServer { addr, first_admin, base_path, db, stop: Some(stop), task })
+    Ok(RunningServer { addr, first_admin, base_path, db, sandbox, stop: Some(stop), task })
 }
 
 /// The whole HTTP surface for a state (see [`app::router`]).

@@ -5,12 +5,16 @@
 //!   which also plays back what WhatsApp does after each step;
 //! - `simulator`: those follow-ups, as Meta-shaped webhooks through the real webhook path;
 //! - `facebook`: the stand-in Facebook SDK and Embedded Signup popup;
-//! - `controls`: `whatsapp/sandbox/simulate`, a tester's buttons for WhatsApp's own events.
+//! - `controls`: `whatsapp/sandbox/simulate`, a tester's buttons for WhatsApp's own events;
+//! - `phones`, `phone_api`, `phone_page`: the customers' phones (`/sandbox/phone` and
+//!   `whatsapp/sandbox/phone/...`), where a tester plays customers chatting with the inbox.
 //!
 //! Outside sandbox mode every route here answers 404.
 
 pub mod controls;
 pub mod facebook;
+pub mod phone_api;
+pub mod phone_page;
 pub mod phones;
 pub mod simulator;
 pub mod upstream;
@@ -21,10 +25,10 @@ use crate::state::AppState;
 
 /// `/intwa-api/whatsapp/sandbox/...` (documented).
 pub fn api_routes() -> OpenApiRouter<AppState> {
-    controls::api_routes()
+    controls::api_routes().merge(phone_api::api_routes())
 }
 
-/// The stand-in Facebook SDK and popup, at the base path.
+/// The stand-in Facebook SDK and popup, and the customers' phone page, at the base path.
 pub fn public_routes() -> axum::Router<AppState> {
-    facebook::routes()
+    facebook::routes().route("/sandbox/phone", axum::routing::get(phone_page::page))
 }
