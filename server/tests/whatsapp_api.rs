@@ -27,3 +27,7 @@ mod whatsapp_webhooks;
 mod whatsapp_tenant_walls;
 #[path = "whatsapp_api/inbox.rs"]
 mod whatsapp_inbox;
+#[path = "whatsapp_api/event_stream.rs"]
+mod event_stream;
+#[path = "whatsapp_api/realtime.rs"]
+mod whatsapp_realtime;
