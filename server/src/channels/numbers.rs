@@ -139,6 +139,9 @@ pub async fn details(db: &TenantDb, number: NumberRow) -> Result<NumberDetails, 
 /// Tell the account's screens what the number looks like now (a `number` event with its
 /// [`details`]), after a change to it has been written. Best effort: the change stands either
 /// way, and a page that missed the event shows it when it reloads; a failure is logged.
+/// Within a server, announcements of one number take turns ([`Realtime::turn`]), so the last
+/// event shows the latest state; two servers announcing one number at the same moment may record
+/// theirs in either order (webhooks for a number are applied one at a time across servers).
 pub async fn announce(db: &AnyPool, realtime: &Realtime, account_id: &str, phone_number_id: &str) {
     if let Err(cause) = record_number_event(db, realtime, account_id, phone_number_id).await {
         tracing::warn!(%cause, %phone_number_id, "cannot record the number's event");
@@ -147,19 +150,14 @@ pub async fn announce(db: &AnyPool, realtime: &Realtime, account_id: &str, phone
 
 async fn record_number_event(db: &AnyPool, realtime: &Realtime, account_id: &str, phone_number_id: &str) -> DbResult<()> {
     let tenant = TenantDb::new(db, account_id);
-    let mut transaction = db.begin().await?;
-    // The number's row lock, held to the commit: two announcements of one number read it and
-    // take their ids one after the other, so the last event shows the latest state.
-    let locked = sqlx::query("UPDATE whatsapp_numbers SET updated_at = updated_at WHERE phone_number_id = $1 AND account_id = $2")
-        .bind(phone_number_id)
-        .bind(account_id)
-        .execute(&mut *transaction)
-        .await?;
+    // Read and recorded in one turn, and the transaction holds no lock while reading: readers
+    // that waited on a row lock for a second pooled connection could take every connection.
+    let turn = realtime.turn(phone_number_id);
+    let _turn = turn.lock().await;
     // Removed meanwhile: the removal has its own event.
-    let Some(number) = tenant.find_number(phone_number_id).await?.filter(|_| locked.rows_affected() > 0) else {
-        return Ok(());
-    };
+    let Some(number) = tenant.find_number(phone_number_id).await? else { return Ok(()) };
     let data = InboxEventData::Number { number: details(&tenant, number).await? };
+    let mut transaction = db.begin().await?;
     let last_id = realtime::record(&mut transaction, account_id, Some(phone_number_id), &data).await?;
     transaction.commit().await?;
     realtime.committed(account_id, last_id);
@@ -168,6 +166,8 @@ async fn record_number_event(db: &AnyPool, realtime: &Realtime, account_id: &str
 
 /// Tell the account's screens the number is gone (a `numberRemoved` event). Best effort, as [`announce`].
 pub async fn announce_removal(db: &AnyPool, realtime: &Realtime, account_id: &str, phone_number_id: &str) {
+    let turn = realtime.turn(phone_number_id);
+    let _turn = turn.lock().await;
     let recorded = async {
         let mut transaction = db.begin().await?;
         let data = InboxEventData::NumberRemoved { phone_number_id: phone_number_id.to_owned() };

@@ -13,8 +13,9 @@
 
 pub mod stream;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, Weak};
 use std::time::Duration;
 
 use api_types::{InboxEvent, InboxEventData};
@@ -50,11 +51,12 @@ pub enum Notice {
 pub struct Realtime {
     notices: broadcast::Sender<Notice>,
     closing: Arc<AtomicBool>,
+    turns: Arc<std::sync::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Default for Realtime {
     fn default() -> Self {
-        Realtime { notices: broadcast::channel(4096).0, closing: Arc::default() }
+        Realtime { notices: broadcast::channel(4096).0, closing: Arc::default(), turns: Arc::default() }
     }
 }
 
@@ -82,6 +84,21 @@ impl Realtime {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
+    }
+
+    /// The lock that makes this server's events about `key` (a number) take turns: whoever
+    /// reads a row and records it as an event holds it from the read to the commit, so the last
+    /// event shows what was read last.
+    pub fn turn(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
+        // Turns nobody holds or waits for any more are forgotten.
+        turns.retain(|_, turn| turn.strong_count() > 0);
+        if let Some(turn) = turns.get(key).and_then(Weak::upgrade) {
+            return turn;
+        }
+        let turn = Arc::new(tokio::sync::Mutex::new(()));
+        turns.insert(key.to_owned(), Arc::downgrade(&turn));
+        turn
     }
 }
 

@@ -26,15 +26,16 @@ fn with_secrets(settings: &mut wadesk_server::Settings) {
     settings.meta_app_secret = Some(APP_SECRET.to_owned());
 }
 
-/// Bind a number to the client's account, and wait until the sandbox has connected it (so its
-/// status events are over before a test's own).
+/// Bind a number to the client's account, and wait until the sandbox has connected it and said
+/// so (its status events are over before a test's own).
 async fn bind(server: &TestServer, client: &reqwest::Client, account: &str, waba: &str, number: &str, display: &str) {
+    let mut events = stream(server, client).await;
     let bound = server
         .post_as(client, "/whatsapp/account/bind", &json!({"accountName": account, "wabaId": waba,
             "phoneNumberId": number, "phoneNumber": display}))
         .await;
     assert_eq!(bound.code(), 0, "{}", bound.body);
-    number_until(server, client, number, "CONNECTED", |number| number["status"] == "CONNECTED").await;
+    events.next_matching("number", |data| data["number"]["phoneNumberId"] == number && data["number"]["status"] == "CONNECTED").await;
 }
 
 /// The seeded account (admin) holding ALPHA_NUMBER.
@@ -105,6 +106,14 @@ both_stores! {
         assert_eq!(conversation.data["conversation"]["id"], conversation_id.as_str());
         assert_eq!(conversation.data["conversation"]["unreadCount"], 1);
         assert_eq!(conversation.data["conversation"]["customer"]["name"], "Zoë");
+
+        // Documented as what it is.
+        let document = server.get("/intwa-api/openapi.json").await.body;
+        let operation = &document["paths"]["/intwa-api/inbox/events"]["get"];
+        assert!(operation["responses"]["200"]["content"]["text/event-stream"].is_object(), "{operation}");
+        for path in ["assign", "resolve", "reopen"] {
+            assert!(document["paths"][format!("/intwa-api/inbox/conversations/{path}")]["post"].is_object(), "{path}");
+        }
 
         // A redelivery changes nothing and says nothing: the next event is the next message's.
         assert_eq!(HOOKS.meta(&server, &text_to_alpha("wamid.live", 1_700_000_001, "Hello 你好")).await, "duplicate");
@@ -178,6 +187,42 @@ both_stores! {
         let after_reset = late.next_event().await;
         assert_eq!(after_reset.data["message"]["wamid"], "wamid.r5");
         assert_eq!(after_reset.id.parse::<i64>().unwrap(), reset.id.parse::<i64>().unwrap() + 1);
+    }
+
+    async fn a_customer_merge_removes_one_conversation_and_updates_the_other(server, with_secrets) {
+        let admin = alpha(&server).await;
+        let from = |contact: Value, message: Value| {
+            delivery(ALPHA_WABA, ALPHA_NUMBER, ALPHA_DISPLAY, "messages", json!({"contacts": [contact], "messages": [message]}))
+        };
+        HOOKS.meta(&server, &from(json!({"profile": {"name": "Nameless"}, "user_id": "CN.42"}),
+            json!({"from_user_id": "CN.42", "id": "wamid.m1", "timestamp": "1700000001", "type": "text", "text": {"body": "one"}}))).await;
+        HOOKS.meta(&server, &text_to_alpha("wamid.m2", 1_700_000_002, "two")).await;
+        let listed = server.post_as(&admin, "/inbox/conversations/list", &json!({})).await;
+        let by_number = listed.data()["items"][0]["id"].as_str().unwrap().to_owned();
+        let by_user_id = listed.data()["items"][1]["id"].as_str().unwrap().to_owned();
+        assert_eq!(listed.data()["items"][1]["customer"]["userId"], "CN.42");
+        let mut events = stream(&server, &admin).await;
+
+        HOOKS.meta(&server, &from(json!({"profile": {"name": "Wang Fang"}, "wa_id": CUSTOMER, "user_id": "CN.42"}),
+            json!({"from": CUSTOMER, "from_user_id": "CN.42", "id": "wamid.m3", "timestamp": "1700000003", "type": "text", "text": {"body": "three"}}))).await;
+        let removed = events.next_event().await;
+        assert_eq!(removed.name, "conversationRemoved");
+        assert_eq!(removed.data["conversationId"], by_user_id.as_str());
+        assert_eq!(removed.data["mergedInto"], by_number.as_str());
+        let message = events.next_event().await;
+        assert_eq!((message.name.as_str(), &message.data["message"]["wamid"]), ("message", &json!("wamid.m3")));
+        assert_eq!(message.data["conversationId"], by_number.as_str());
+        let kept = events.next_event().await;
+        assert_eq!(kept.data["conversation"]["id"], by_number.as_str());
+        assert_eq!(kept.data["conversation"]["customer"], json!({"waId": CUSTOMER, "userId": "CN.42", "name": "Wang Fang"}));
+        assert_eq!(kept.data["conversation"]["unreadCount"], 3);
+
+        // The same customer again, by user id only, with a new name: their conversation changes.
+        HOOKS.meta(&server, &from(json!({"profile": {"name": "Fang"}, "user_id": "CN.42"}),
+            json!({"from_user_id": "CN.42", "id": "wamid.m4", "timestamp": "1700000004", "type": "text", "text": {"body": "four"}}))).await;
+        assert_eq!(events.next_event().await.data["message"]["wamid"], "wamid.m4");
+        let renamed = events.next_event().await;
+        assert_eq!(renamed.data["conversation"]["customer"]["name"], "Fang");
     }
 
     async fn a_user_of_another_account_gets_nothing_of_it(server, with_secrets) {
