@@ -159,21 +159,8 @@ pub struct StoredEvent {
     pub kind: String,
     /// The business number it concerns, when it concerns one.
     pub phone_number_id: Option<String>,
-    /// The [`InboxEvent`] as JSON.
+    /// The [`InboxEvent`] as JSON, as it is sent.
     pub data: String,
-}
-
-impl StoredEvent {
-    /// The event, read back; `None` (logged) if it does not read.
-    pub fn event(&self) -> Option<InboxEvent> {
-        match serde_json::from_str(&self.data) {
-            Ok(event) => Some(event),
-            Err(cause) => {
-                tracing::error!(%cause, id = self.id, "a stored inbox event does not read back");
-                None
-            }
-        }
-    }
 }
 
 /// The account's events after `after_id`, oldest first, at most `limit`.

@@ -64,7 +64,8 @@ fn visible_to(_user: &CurrentUser, _phone_number_id: Option<&str>) -> bool {
 /// kind: `message`, `conversation`, `conversationRemoved`, `number`, `numberRemoved`, `reset`)
 /// and `data:` (the whole `InboxEvent` as JSON). Without either id the stream starts with what
 /// happens next. A `reset` event means the events after the id given are no longer kept: reload
-/// the lists, and go on from the reset's id. Comment lines (`: heartbeat`) come every 15 seconds.
+/// the lists, and go on from the reset's id. Comment lines (`: heartbeat`) come every 15 seconds
+/// (by default) while nothing happens.
 #[utoipa::path(
     get,
     path = "/inbox/events",
