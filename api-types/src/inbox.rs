@@ -233,6 +233,13 @@ pub enum InboxEventData {
     /// A number was removed from the account.
     #[serde(rename_all = "camelCase")]
     NumberRemoved { phone_number_id: String },
+    /// A conversation is gone: its customer turned out to be the customer of `mergedInto` (a
+    /// message named both their ids), and its messages moved there.
+    #[serde(rename_all = "camelCase")]
+    ConversationRemoved { conversation_id: String, merged_into: String },
+    /// The events since the `Last-Event-ID` the client sent are no longer kept (or never
+    /// existed): reload every list, then go on from this event's id. Never stored.
+    Reset,
     /// A kind this version does not know (sent by a newer server): ignored by readers.
     #[serde(other)]
     Unknown,
@@ -257,6 +264,8 @@ impl InboxEventData {
             InboxEventData::Conversation { .. } => "conversation",
             InboxEventData::Number { .. } => "number",
             InboxEventData::NumberRemoved { .. } => "numberRemoved",
+            InboxEventData::ConversationRemoved { .. } => "conversationRemoved",
+            InboxEventData::Reset => "reset",
             InboxEventData::Unknown => "unknown",
         }
     }
@@ -359,5 +368,8 @@ mod event_tests {
         assert_eq!(serde_json::from_value::<InboxEvent>(json).unwrap(), event);
         let newer: InboxEvent = serde_json::from_str(r#"{"id": "43", "kind": "somethingNew", "x": 1}"#).unwrap();
         assert_eq!(newer.data, InboxEventData::Unknown);
+        let reset = InboxEvent { id: "44".into(), data: InboxEventData::Reset };
+        assert_eq!(serde_json::to_value(&reset).unwrap(), serde_json::json!({"id": "44", "kind": "reset"}));
+        assert_eq!(reset.data.name(), "reset");
     }
 }

@@ -44,6 +44,8 @@ pub struct RunningServer {
     base_path: String,
     db: AnyPool,
     sandbox: Option<std::sync::Arc<sandbox::upstream::SandboxUpstream>>,
+    /// Closed first on shutdown: open event streams end instead of holding the grace period.
+    realtime: realtime::Realtime,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -71,6 +73,7 @@ impl RunningServer {
 
     /// Stop accepting connections, let open requests finish (for a few seconds at most), and return.
     pub async fn shutdown(mut self) {
+        self.realtime.close();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -96,7 +99,24 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
     let state = app::build_state(db.clone(), settings);
     let sandbox = state.sandbox.clone();
     tracing::info!(upstream = state.upstream.name(), mode = ?state.settings.mode, "upstream ready");
-    let housekeeping = webhooks::prune_deliveries_periodically(db.clone(), state.settings.webhook_retention_days);
+    let realtime = state.realtime.clone();
+    let prune_webhooks = webhooks::prune_deliveries_periodically(db.clone(), state.settings.webhook_retention_days);
+    let prune_events = realtime::prune_events_periodically(db.clone(), state.settings.events_retention_days);
+    // Other servers' events reach this one's streams through PostgreSQL (LISTEN/NOTIFY).
+    let other_servers = if state.settings.database_url.starts_with("postgres") {
+        Some(realtime::listen_across_instances(state.settings.database_url.clone(), realtime.clone()).await)
+    } else {
+        None
+    };
+    let housekeeping = async move {
+        let other_servers = async move {
+            match other_servers {
+                Some(listening) => listening.await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::join!(prune_webhooks, prune_events, other_servers);
+    };
     let app = build_router(state);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -114,7 +134,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
             tracing::error!(%cause, "the server stopped with an error");
         }
     });
-    Ok(RunningServer { addr, first_admin, base_path, db, sandbox, stop: Some(stop), task })
+    Ok(RunningServer { addr, first_admin, base_path, db, sandbox, realtime, stop: Some(stop), task })
 }
 
 /// The whole HTTP surface for a state (see [`app::router`]).

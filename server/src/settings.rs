@@ -133,6 +133,16 @@ pub struct Settings {
     #[arg(long, env = "WADESK_WEBHOOK_RETENTION_DAYS", default_value_t = 30)]
     pub webhook_retention_days: u32,
 
+    /// Days the inbox's events are kept for browsers that reconnect (`Last-Event-ID`); one away
+    /// for longer is told to reload its lists. At least 1.
+    #[arg(long, env = "WADESK_EVENTS_RETENTION_DAYS", default_value_t = 7)]
+    pub events_retention_days: u32,
+
+    /// Milliseconds between two heartbeat comments on an idle event stream, so proxies do not
+    /// close it (and a stream whose session ended is closed).
+    #[arg(long, env = "WADESK_EVENTS_HEARTBEAT_MS", default_value_t = 15_000)]
+    pub events_heartbeat_ms: u64,
+
     /// Origins of consoles hosted elsewhere that may call this API with the user's cookie
     /// (CORS with credentials), comma separated and exact: `https://console.partner.example`.
     #[arg(long, env = "WADESK_CORS_ORIGINS", value_delimiter = ',')]
@@ -210,6 +220,12 @@ impl Settings {
         self.cors_origins = cors_origins;
         self.trusted_proxy_networks = TrustedProxies::parse(self.trusted_proxies.iter().map(String::as_str))
             .map_err(|problem| format!("--trusted-proxies: {problem}"))?;
+        if self.events_retention_days == 0 {
+            return Err("--events-retention-days must be at least 1 (reconnecting browsers resume from the kept events)".to_owned());
+        }
+        if self.events_heartbeat_ms == 0 {
+            return Err("--events-heartbeat-ms must be at least 1".to_owned());
+        }
         if self.mode == Mode::Live && self.secret_key.as_deref().unwrap_or("").len() < 16 {
             return Err("live mode needs WADESK_SECRET_KEY (at least 16 characters) to encrypt upstream tokens".to_owned());
         }

@@ -29,3 +29,7 @@ mod whatsapp_tenant_walls;
 mod whatsapp_inbox;
 #[path = "whatsapp_api/sandbox_phone.rs"]
 mod whatsapp_sandbox_phone;
+#[path = "whatsapp_api/event_stream.rs"]
+mod event_stream;
+#[path = "whatsapp_api/realtime.rs"]
+mod whatsapp_realtime;

@@ -2,16 +2,18 @@
 //! registration, removal and display name changes. Handlers in `routes.rs` call these.
 
 use api_types::{
-    ErrorCode, ErrorDetails, NumberDetails, NumberOrigin, NumberStatus, PhoneInfo, RegistrationAllowance, RemovedNumber,
-    SyncProgress, SyncState,
+    ErrorCode, ErrorDetails, InboxEventData, NumberDetails, NumberOrigin, NumberStatus, PhoneInfo, RegistrationAllowance,
+    RemovedNumber, SyncProgress, SyncState,
 };
 use rand::Rng;
+use sqlx::AnyPool;
 
 use super::secrets::SecretBox;
-use super::store::{self, NumberChange, NumberRow, TenantDb, WabaRow};
+use super::store::{self, DbResult, NumberChange, NumberRow, TenantDb, WabaRow};
 use super::upstream::{BusinessToken, NameRequest, Outcome};
 use crate::auth::CurrentUser;
 use crate::db::now_millis;
+use crate::realtime::{self, Realtime};
 use crate::state::AppState;
 use crate::web::error::ApiError;
 
@@ -134,6 +136,51 @@ pub async fn details(db: &TenantDb, number: NumberRow) -> Result<NumberDetails, 
     })
 }
 
+/// Tell the account's screens what the number looks like now (a `number` event with its
+/// [`details`]), after a change to it has been written. Best effort: the change stands either
+/// way, and a page that missed the event shows it when it reloads; a failure is logged.
+/// Within a server, announcements of one number take turns ([`Realtime::turn`]), so the last
+/// event shows the latest state; two servers announcing one number at the same moment may record
+/// theirs in either order (webhooks for a number are applied one at a time across servers).
+pub async fn announce(db: &AnyPool, realtime: &Realtime, account_id: &str, phone_number_id: &str) {
+    if let Err(cause) = record_number_event(db, realtime, account_id, phone_number_id).await {
+        tracing::warn!(%cause, %phone_number_id, "cannot record the number's event");
+    }
+}
+
+async fn record_number_event(db: &AnyPool, realtime: &Realtime, account_id: &str, phone_number_id: &str) -> DbResult<()> {
+    let tenant = TenantDb::new(db, account_id);
+    // Read and recorded in one turn, and the transaction holds no lock while reading: readers
+    // that waited on a row lock for a second pooled connection could take every connection.
+    let turn = realtime.turn(phone_number_id);
+    let _turn = turn.lock().await;
+    // Removed meanwhile: the removal has its own event.
+    let Some(number) = tenant.find_number(phone_number_id).await? else { return Ok(()) };
+    let data = InboxEventData::Number { number: details(&tenant, number).await? };
+    let mut transaction = db.begin().await?;
+    let last_id = realtime::record(&mut transaction, account_id, Some(phone_number_id), &data).await?;
+    transaction.commit().await?;
+    realtime.committed(account_id, last_id);
+    Ok(())
+}
+
+/// Tell the account's screens the number is gone (a `numberRemoved` event). Best effort, as [`announce`].
+pub async fn announce_removal(db: &AnyPool, realtime: &Realtime, account_id: &str, phone_number_id: &str) {
+    let turn = realtime.turn(phone_number_id);
+    let _turn = turn.lock().await;
+    let recorded = async {
+        let mut transaction = db.begin().await?;
+        let data = InboxEventData::NumberRemoved { phone_number_id: phone_number_id.to_owned() };
+        let last_id = realtime::record(&mut transaction, account_id, Some(phone_number_id), &data).await?;
+        transaction.commit().await?;
+        DbResult::Ok(last_id)
+    };
+    match recorded.await {
+        Ok(last_id) => realtime.committed(account_id, last_id),
+        Err(cause) => tracing::warn!(%cause, %phone_number_id, "cannot record the number's removal event"),
+    }
+}
+
 /// The caller's number, or 404 (also for numbers of other accounts: their existence is not revealed).
 pub async fn own_number(db: &TenantDb, phone_number_id: &str) -> Result<NumberRow, ApiError> {
     db.find_number(phone_number_id.trim())
@@ -210,7 +257,10 @@ pub async fn retry_registration(state: &AppState, user: &CurrentUser, phone_numb
     let number = own_number(&db, phone_number_id).await?;
     let waba = db.find_waba(&number.waba_id).await?;
     let token = token_of(state, waba.as_ref());
-    register(state, &db, &number, token.as_ref()).await?;
+    let registered = register(state, &db, &number, token.as_ref()).await;
+    // A refused attempt still counts toward the limit the page shows.
+    announce(&state.db, &state.realtime, &user.account_id, &number.phone_number_id).await;
+    registered?;
     let number = own_number(&db, phone_number_id).await?;
     Ok(details(&db, number).await?)
 }
@@ -225,6 +275,7 @@ pub async fn remove(state: &AppState, user: &CurrentUser, phone_number_id: &str)
     if !db.delete_number(&number.phone_number_id).await? {
         return Err(ApiError::not_found(format!("There is no number {} in this account", number.phone_number_id)));
     }
+    announce_removal(&state.db, &state.realtime, &user.account_id, &number.phone_number_id).await;
     // Only numbers we registered are deregistered: a coexistence number lives on the phone, and a
     // manually bound one may be registered by someone else.
     if number.origin == NumberOrigin::Cloud {
@@ -254,6 +305,7 @@ pub async fn update_profile(state: &AppState, user: &CurrentUser, phone_number_i
         .update_display_name(token.as_ref(), &number.waba_id, &number.phone_number_id, &name)
         .await?;
     db.change_number(&number.phone_number_id, &NumberChange::RequestedVerifiedName(Some(name.clone()))).await?;
+    announce(&state.db, &state.realtime, &user.account_id, &number.phone_number_id).await;
     state.upstream.after_name_request(&NameRequest {
         waba_id: number.waba_id.clone(),
         display_phone_number: number.display_phone_number.clone(),

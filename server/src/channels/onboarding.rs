@@ -239,27 +239,46 @@ pub async fn complete_signup(state: &AppState, user: &CurrentUser, request: Sign
     // registering or requesting the sync a second time.
     let onboarding = state.onboarding_locks.for_number(&phone_number_id);
     let _turn = onboarding.lock().await;
-    let existing = check_number_owner(state, &db, &waba_id, &phone_number_id).await?;
+    let onboarded = onboard_number(state, &db, &request, &waba_id, &phone_number_id, token.as_ref()).await;
+    // Whatever got done (bound, registering, syncing) shows on every screen of the account.
+    numbers::announce(&state.db, &state.realtime, &user.account_id, &phone_number_id).await;
+    let already_bound = onboarded?;
+    let number = numbers::own_number(&db, &phone_number_id).await?;
+    let details = numbers::details(&db, number).await?;
+    Ok(SignupCompleteResponse { waba: waba_info(&waba), number: Some(details), already_bound })
+}
+
+/// Bind, register or sync the sign-up's number (or finish what an earlier try left undone), in
+/// the number's onboarding turn; true when it was bound already.
+async fn onboard_number(
+    state: &AppState,
+    db: &TenantDb,
+    request: &SignupCompleteRequest,
+    waba_id: &str,
+    phone_number_id: &str,
+    token: Option<&BusinessToken>,
+) -> Result<bool, ApiError> {
+    let existing = check_number_owner(state, db, waba_id, phone_number_id).await?;
     let mut already_bound = existing.is_some();
     if let Some(disconnected) = existing.as_ref().filter(|number| number.status == NumberStatus::Disconnected) {
         // WhatsApp had disconnected it (partner removed, app inactive on the phone): the business
         // connected it again, so it is onboarded again, as it was first (register or app sync).
-        reconnect(state, &db, disconnected, token.as_ref()).await?;
+        reconnect(state, db, disconnected, token).await?;
     } else if let Some(bound) = existing.as_ref() {
-        finish_unfinished(state, &db, bound, token.as_ref()).await?;
+        finish_unfinished(state, db, bound, token).await?;
     } else {
-        let upstream_number = for_requested_number(state.upstream.get_number(token.as_ref(), &waba_id, &phone_number_id).await?, &phone_number_id);
-        check_display_number_free(state, &upstream_number.display_phone_number, &phone_number_id).await?;
+        let upstream_number = for_requested_number(state.upstream.get_number(token, waba_id, phone_number_id).await?, phone_number_id);
+        check_display_number_free(state, &upstream_number.display_phone_number, phone_number_id).await?;
         let origin = match request.flow {
             SignupFlow::Cloud => NumberOrigin::Cloud,
             SignupFlow::Coexistence => NumberOrigin::Coexistence,
         };
-        if insert_number(state, &db, new_number(&upstream_number, &waba_id, origin)).await? {
-            let number = numbers::own_number(&db, &phone_number_id).await?;
+        if insert_number(state, db, new_number(&upstream_number, waba_id, origin)).await? {
+            let number = numbers::own_number(db, phone_number_id).await?;
             match request.flow {
-                SignupFlow::Cloud => numbers::register(state, &db, &number, token.as_ref()).await?,
+                SignupFlow::Cloud => numbers::register(state, db, &number, token).await?,
                 SignupFlow::Coexistence => {
-                    start_coexistence(state, &db, &number, token.as_ref(), false).await?;
+                    start_coexistence(state, db, &number, token, false).await?;
                 }
             }
         } else {
@@ -267,9 +286,7 @@ pub async fn complete_signup(state: &AppState, user: &CurrentUser, request: Sign
             already_bound = true;
         }
     }
-    let number = numbers::own_number(&db, &phone_number_id).await?;
-    let details = numbers::details(&db, number).await?;
-    Ok(SignupCompleteResponse { waba: waba_info(&waba), number: Some(details), already_bound })
+    Ok(already_bound)
 }
 
 /// Completing the sign-up again after an upstream failure part-way (the number was bound, then
@@ -459,6 +476,7 @@ pub async fn bind(state: &AppState, user: &CurrentUser, request: BindRequest, bi
     check_display_number_free(state, &upstream_number.display_phone_number, phone_number_id).await?;
     save_waba(state, &db, &upstream_waba, offered_token.as_ref()).await?;
     insert_number(state, &db, new_number(&upstream_number, waba_id, NumberOrigin::Manual)).await?;
+    numbers::announce(&state.db, &state.realtime, &user.account_id, phone_number_id).await;
     state.upstream.after_registration(phone_number_id);
     let number = numbers::own_number(&db, phone_number_id).await?;
     Ok(numbers::phone_info(&number))

@@ -12,13 +12,16 @@ pub mod store;
 
 pub use routes::api_routes;
 
+use std::collections::BTreeMap;
+
 use api_types::{MessageDirection, MessageOrigin, MessageStatus, MessageType};
 use sqlx::AnyPool;
 
 use crate::channels::store::DbResult;
+use crate::realtime::Realtime;
 use crate::webhooks::events::{self, Applied, NumberKey};
 
-use self::store::InboxDb;
+use self::store::{Changes, InboxDb};
 
 /// A customer as a payload names them: by WhatsApp id (phone digits), business-scoped user id, or both.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -116,8 +119,10 @@ impl MessageEvent {
 }
 
 /// Apply a delivery's message events, in one transaction: each goes to the account holding its
-/// number (events for numbers not bound here count as unmatched).
-pub async fn apply_events(db: &AnyPool, events: &[MessageEvent]) -> DbResult<Applied> {
+/// number (events for numbers not bound here count as unmatched). What changed is recorded as
+/// inbox events in the same transaction, and announced on `realtime` once it has committed; a
+/// redelivery that changes nothing records none.
+pub async fn apply_events(db: &AnyPool, realtime: &Realtime, events: &[MessageEvent]) -> DbResult<Applied> {
     let mut applied = Applied::default();
     let mut targets = Vec::new();
     for event in events {
@@ -138,12 +143,26 @@ pub async fn apply_events(db: &AnyPool, events: &[MessageEvent]) -> DbResult<App
     for (inbox, phone_number_id, _) in &targets {
         inbox.lock_number(&mut transaction, phone_number_id).await?;
     }
+    // By account, in one order: transactions touching several accounts take their event
+    // counters in the same order, so they never wait on each other in a circle.
+    let mut changes: BTreeMap<String, (InboxDb, Changes)> = BTreeMap::new();
     for (inbox, phone_number_id, event) in &targets {
+        let (_, account_changes) =
+            changes.entry(inbox.account_id().to_owned()).or_insert_with(|| (inbox.clone(), Changes::default()));
         match event {
-            MessageEvent::Message(message) => inbox.record_message(&mut transaction, phone_number_id, message).await?,
-            MessageEvent::Status(status) => inbox.record_status(&mut transaction, phone_number_id, status).await?,
+            MessageEvent::Message(message) => inbox.record_message(&mut transaction, phone_number_id, message, account_changes).await?,
+            MessageEvent::Status(status) => inbox.record_status(&mut transaction, phone_number_id, status, account_changes).await?,
+        }
+    }
+    let mut announced = Vec::new();
+    for (account_id, (inbox, account_changes)) in &changes {
+        if let Some(last_id) = inbox.record_events(&mut transaction, account_changes).await? {
+            announced.push((account_id, last_id));
         }
     }
     transaction.commit().await?;
+    for (account_id, last_id) in announced {
+        realtime.committed(account_id, last_id);
+    }
     Ok(applied)
 }

@@ -1,12 +1,16 @@
-//! `/intwa-api/inbox/...`: the inbox read API. Every query is the caller's account's
+//! `/intwa-api/inbox/...`: the inbox API: reading conversations and messages, and what agents do
+//! to a conversation (assign, resolve, reopen). Every query is the caller's account's
 //! ([`InboxDb`] binds it): another account's conversation is "not found".
 
-use api_types::{ConversationFilter, ConversationListRequest, ConversationPage, Envelope, MessageListRequest, MessagePage};
+use api_types::{
+    AssignRequest, ConversationFilter, ConversationListRequest, ConversationPage, ConversationRef, ConversationState,
+    ConversationSummary, Envelope, MessageListRequest, MessagePage,
+};
 use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::store::{ConversationQuery, InboxDb};
+use super::store::{ConversationChange, ConversationQuery, InboxDb};
 use crate::auth::CurrentUser;
 use crate::state::AppState;
 use crate::web::error::{ok, ApiError, ApiResult};
@@ -14,7 +18,13 @@ use crate::web::openapi::NotLoggedIn;
 use crate::web::{ApiJson, ErrorEnvelope};
 
 pub fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_conversations)).routes(routes!(list_messages))
+    OpenApiRouter::new()
+        .routes(routes!(list_conversations))
+        .routes(routes!(list_messages))
+        .routes(routes!(assign_conversation))
+        .routes(routes!(resolve_conversation))
+        .routes(routes!(reopen_conversation))
+        .merge(crate::realtime::api_routes())
 }
 
 const DEFAULT_LIMIT: u32 = 50;
@@ -96,4 +106,83 @@ async fn list_messages(
         .list_messages(&state.db, &request.conversation_id, request.before.as_deref(), limit)
         .await?
         .map_or_else(|| Err(ApiError::not_found("No such conversation")), ok)
+}
+
+/// Make `change` on the caller's conversation (one `conversation` event when it changed anything).
+async fn change_conversation(state: &AppState, user: &CurrentUser, conversation_id: &str, change: ConversationChange) -> ApiResult<ConversationSummary> {
+    InboxDb::new(&user.account_id)
+        .change_conversation(&state.db, &state.realtime, conversation_id, &change)
+        .await?
+        .map_or_else(|| Err(ApiError::not_found("No such conversation")), ok)
+}
+
+/// Assign the conversation to a user of the caller's account, or to nobody (`userId` null).
+#[utoipa::path(
+    post,
+    path = "/inbox/conversations/assign",
+    tag = "inbox",
+    request_body = AssignRequest,
+    responses(
+        (status = 200, description = "The conversation as it is now", body = Envelope<ConversationSummary>),
+        (status = 400, description = "`userId` is not a user of this account (code 40000, `fieldErrors`)", body = ErrorEnvelope),
+        NotLoggedIn,
+        (status = 404, description = "No such conversation in the caller's account (code 40400)", body = ErrorEnvelope),
+    )
+)]
+async fn assign_conversation(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<AssignRequest>,
+) -> ApiResult<ConversationSummary> {
+    if let Some(assignee) = request.user_id.as_deref() {
+        if !InboxDb::new(&user.account_id).has_user(&state.db, assignee).await? {
+            return Err(ApiError::validation(vec![api_types::FieldError::new(
+                "userId",
+                "unknown",
+                "userId is not a user of this account",
+            )]));
+        }
+    }
+    change_conversation(&state, &user, &request.conversation_id, ConversationChange::Assign(request.user_id)).await
+}
+
+/// Mark the conversation resolved (a resolved one stays as it is). A new message from the
+/// customer opens it again.
+#[utoipa::path(
+    post,
+    path = "/inbox/conversations/resolve",
+    tag = "inbox",
+    request_body = ConversationRef,
+    responses(
+        (status = 200, description = "The conversation as it is now", body = Envelope<ConversationSummary>),
+        NotLoggedIn,
+        (status = 404, description = "No such conversation in the caller's account (code 40400)", body = ErrorEnvelope),
+    )
+)]
+async fn resolve_conversation(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<ConversationRef>,
+) -> ApiResult<ConversationSummary> {
+    change_conversation(&state, &user, &request.conversation_id, ConversationChange::State(ConversationState::Resolved)).await
+}
+
+/// Open the conversation again (an open one stays as it is).
+#[utoipa::path(
+    post,
+    path = "/inbox/conversations/reopen",
+    tag = "inbox",
+    request_body = ConversationRef,
+    responses(
+        (status = 200, description = "The conversation as it is now", body = Envelope<ConversationSummary>),
+        NotLoggedIn,
+        (status = 404, description = "No such conversation in the caller's account (code 40400)", body = ErrorEnvelope),
+    )
+)]
+async fn reopen_conversation(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<ConversationRef>,
+) -> ApiResult<ConversationSummary> {
+    change_conversation(&state, &user, &request.conversation_id, ConversationChange::State(ConversationState::Open)).await
 }

@@ -2,12 +2,53 @@
 //! statuses waiting for their message. Every query binds the account ([`InboxDb::account_id`]),
 //! and runs on the caller's connection (the delivery's transaction).
 
-use api_types::{ConversationState, MessageDirection, MessageStatus};
+use api_types::{ConversationState, InboxEventData, MessageDirection, MessageStatus};
 use sqlx::{AnyConnection, Row};
 
 use super::{Customer, MessageError, MessageIn, StatusIn};
 use crate::channels::store::DbResult;
 use crate::db::{new_id, now_millis};
+use crate::realtime;
+
+/// What a transaction changed in one account's inbox, for the events it records before it
+/// commits ([`InboxDb::record_events`]). Each row once, in the order first changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changes {
+    /// (message id, business number).
+    messages: Vec<(String, String)>,
+    /// (conversation id, business number).
+    conversations: Vec<(String, String)>,
+    /// (conversation id, business number, the conversation it was merged into).
+    removed_conversations: Vec<(String, String, String)>,
+}
+
+impl Changes {
+    pub fn message(&mut self, message_id: &str, phone_number_id: &str) {
+        if !self.messages.iter().any(|(id, _)| id == message_id) {
+            self.messages.push((message_id.to_owned(), phone_number_id.to_owned()));
+        }
+    }
+
+    pub fn conversation(&mut self, conversation_id: &str, phone_number_id: &str) {
+        if !self.conversations.iter().any(|(id, _)| id == conversation_id) {
+            self.conversations.push((conversation_id.to_owned(), phone_number_id.to_owned()));
+        }
+    }
+
+    fn conversation_removed(&mut self, conversation_id: &str, phone_number_id: &str, merged_into: &str) {
+        self.removed_conversations.push((conversation_id.to_owned(), phone_number_id.to_owned(), merged_into.to_owned()));
+    }
+}
+
+/// How a status met its message.
+enum Raised {
+    /// The message's status moved up (its id).
+    Changed(String),
+    /// The message has this status or a higher one already.
+    Unchanged,
+    /// No such message (yet).
+    Missing,
+}
 
 /// One account's inbox rows.
 #[derive(Debug, Clone)]
@@ -46,7 +87,10 @@ impl InboxDb {
     /// The contact for this customer, made or completed: found by `wa_id` or `user_id`; when the
     /// two ids name two contacts (each seen alone before), the user-id one is merged into the
     /// other. The profile name is updated when the customer carries one. `None` without any id.
-    pub async fn upsert_contact(&self, connection: &mut AnyConnection, customer: &Customer) -> DbResult<Option<String>> {
+    ///
+    /// When what the conversations show of the customer changes (a name, an id learnt, a merge),
+    /// their conversations are in `changes`.
+    pub async fn upsert_contact(&self, connection: &mut AnyConnection, customer: &Customer, changes: &mut Changes) -> DbResult<Option<String>> {
         if !customer.is_known() {
             return Ok(None);
         }
@@ -77,11 +121,22 @@ impl InboxDb {
                 return Ok(Some(id));
             }
             (Some(kept), Some(other)) if kept != other => {
-                self.merge_contact(connection, &kept, &other).await?;
+                self.merge_contact(connection, &kept, &other, changes).await?;
                 kept
             }
             (Some(id), _) | (None, Some(id)) => id,
         };
+        let shown = sqlx::query("SELECT wa_id, user_id, profile_name FROM contacts WHERE id = $1 AND account_id = $2")
+            .bind(&contact_id)
+            .bind(&self.account_id)
+            .fetch_one(&mut *connection)
+            .await?;
+        let learnt = |stored: Option<String>, given: &Option<String>| stored.is_none() && given.is_some();
+        let stored_name: String = shown.try_get("profile_name")?;
+        let renamed = customer.name.as_ref().is_some_and(|name| *name != stored_name);
+        if renamed || learnt(shown.try_get("wa_id")?, &customer.wa_id) || learnt(shown.try_get("user_id")?, &customer.user_id) {
+            self.contact_conversations_changed(connection, &contact_id, changes).await?;
+        }
         sqlx::query(
             "UPDATE contacts SET wa_id = COALESCE(wa_id, $1), user_id = COALESCE(user_id, $2), \
              profile_name = COALESCE($3, profile_name), updated_at = $4 WHERE id = $5 AND account_id = $6",
@@ -97,8 +152,20 @@ impl InboxDb {
         Ok(Some(contact_id))
     }
 
+    async fn contact_conversations_changed(&self, connection: &mut AnyConnection, contact_id: &str, changes: &mut Changes) -> DbResult<()> {
+        let rows = sqlx::query("SELECT id, phone_number_id FROM conversations WHERE account_id = $1 AND contact_id = $2")
+            .bind(&self.account_id)
+            .bind(contact_id)
+            .fetch_all(&mut *connection)
+            .await?;
+        for row in rows {
+            changes.conversation(&row.try_get::<String, _>("id")?, &row.try_get::<String, _>("phone_number_id")?);
+        }
+        Ok(())
+    }
+
     /// Move `other`'s conversations (and their messages) onto `kept`, then delete `other`.
-    async fn merge_contact(&self, connection: &mut AnyConnection, kept: &str, other: &str) -> DbResult<()> {
+    async fn merge_contact(&self, connection: &mut AnyConnection, kept: &str, other: &str, changes: &mut Changes) -> DbResult<()> {
         let rows = sqlx::query("SELECT id, phone_number_id FROM conversations WHERE account_id = $1 AND contact_id = $2")
             .bind(&self.account_id)
             .bind(other)
@@ -116,6 +183,7 @@ impl InboxDb {
                         .bind(&self.account_id)
                         .execute(&mut *connection)
                         .await?;
+                    changes.conversation(&conversation_id, &phone_number_id);
                 }
                 Some(into) => {
                     sqlx::query("UPDATE messages SET conversation_id = $1 WHERE conversation_id = $2 AND account_id = $3")
@@ -152,6 +220,8 @@ impl InboxDb {
                         .bind(&self.account_id)
                         .execute(&mut *connection)
                         .await?;
+                    changes.conversation_removed(&conversation_id, &phone_number_id, &into);
+                    changes.conversation(&into, &phone_number_id);
                 }
             }
         }
@@ -198,8 +268,14 @@ impl InboxDb {
 
     /// Record a message (or attach a reaction to its target). A wamid already stored on this
     /// number changes nothing.
-    pub async fn record_message(&self, connection: &mut AnyConnection, phone_number_id: &str, message: &MessageIn) -> DbResult<()> {
-        let Some(contact_id) = self.upsert_contact(connection, &message.customer).await? else {
+    pub async fn record_message(
+        &self,
+        connection: &mut AnyConnection,
+        phone_number_id: &str,
+        message: &MessageIn,
+        changes: &mut Changes,
+    ) -> DbResult<()> {
+        let Some(contact_id) = self.upsert_contact(connection, &message.customer, changes).await? else {
             tracing::warn!(wamid = %message.wamid, "a message names no customer; not stored");
             return Ok(());
         };
@@ -208,9 +284,11 @@ impl InboxDb {
                 MessageDirection::Outbound => ("business_reaction", "business_reaction_at"),
                 _ => ("customer_reaction", "customer_reaction_at"),
             };
+            // The same reaction again (a redelivery) changes nothing.
             let updated = sqlx::query(&format!(
                 "UPDATE messages SET {emoji_column} = $1, {at_column} = $2, updated_at = $3 \
-                 WHERE account_id = $4 AND phone_number_id = $5 AND wamid = $6 AND ({at_column} IS NULL OR {at_column} <= $2)"
+                 WHERE account_id = $4 AND phone_number_id = $5 AND wamid = $6 AND ({at_column} IS NULL OR {at_column} <= $2) \
+                 AND (COALESCE({at_column}, -1) <> $2 OR COALESCE({emoji_column}, '') <> $1) RETURNING id"
             ))
             .bind(&reaction.emoji)
             .bind(message.timestamp)
@@ -218,10 +296,11 @@ impl InboxDb {
             .bind(&self.account_id)
             .bind(phone_number_id)
             .bind(&reaction.target_wamid)
-            .execute(&mut *connection)
+            .fetch_optional(&mut *connection)
             .await?;
-            if updated.rows_affected() == 0 {
-                tracing::info!(target_wamid = %reaction.target_wamid, "a reaction to a message not stored here (or older than the one shown)");
+            match updated {
+                Some(target) => changes.message(&target.try_get::<String, _>("id")?, phone_number_id),
+                None => tracing::info!(target_wamid = %reaction.target_wamid, "a reaction to a message not stored here (or older than the one shown)"),
             }
             return Ok(());
         }
@@ -233,6 +312,7 @@ impl InboxDb {
         let media = content.media.clone().unwrap_or_default();
         let error = content.error.clone().unwrap_or_default();
         let now = now_millis();
+        let message_id = new_id();
         let inserted = sqlx::query(
             "INSERT INTO messages (id, account_id, conversation_id, phone_number_id, wamid, direction, origin, type, text, \
              media_id, media_mime_type, media_file_name, media_caption, media_sha256, media_link, payload, reply_to_wamid, \
@@ -240,7 +320,7 @@ impl InboxDb {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24) \
              ON CONFLICT (phone_number_id, wamid) DO NOTHING",
         )
-        .bind(new_id())
+        .bind(&message_id)
         .bind(&self.account_id)
         .bind(&conversation_id)
         .bind(phone_number_id)
@@ -269,6 +349,8 @@ impl InboxDb {
         if inserted.rows_affected() == 0 {
             return Ok(()); // A redelivery.
         }
+        changes.message(&message_id, phone_number_id);
+        changes.conversation(&conversation_id, phone_number_id);
         sqlx::query(
             "UPDATE conversations SET last_message_at = CASE WHEN last_message_at < $1 THEN $1 ELSE last_message_at END, \
              unread_count = unread_count + $2, state = CASE WHEN $2 = 1 THEN $3 ELSE state END, updated_at = $4 \
@@ -299,6 +381,7 @@ impl InboxDb {
                 title: row.try_get("error_title")?,
                 details: row.try_get("error_details")?,
             };
+            // The message is new: its event carries whatever status it ends with.
             self.raise_status(connection, phone_number_id, &message.wamid, &status, Some(&error)).await?;
             sqlx::query("DELETE FROM pending_statuses WHERE account_id = $1 AND phone_number_id = $2 AND wamid = $3")
                 .bind(&self.account_id)
@@ -310,7 +393,7 @@ impl InboxDb {
         Ok(())
     }
 
-    /// Set the status when it ranks above the stored one; true when the message exists at all.
+    /// Set the status when it ranks above the stored one.
     async fn raise_status(
         &self,
         connection: &mut AnyConnection,
@@ -318,13 +401,13 @@ impl InboxDb {
         wamid: &str,
         status: &MessageStatus,
         error: Option<&MessageError>,
-    ) -> DbResult<bool> {
+    ) -> DbResult<Raised> {
         // Only a failure carries an error; a status that outranks it clears it.
         let error = error.filter(|_| *status == MessageStatus::Failed).cloned().unwrap_or_default();
         let updated = sqlx::query(
             "UPDATE messages SET status = $1, status_rank = $2, error_code = $3, error_title = $4, error_details = $5, \
              updated_at = $6 WHERE account_id = $7 AND phone_number_id = $8 AND wamid = $9 AND status_rank < $2 \
-             AND direction = $10",
+             AND direction = $10 RETURNING id",
         )
         .bind(status.as_str())
         .bind(status.rank())
@@ -336,10 +419,10 @@ impl InboxDb {
         .bind(phone_number_id)
         .bind(wamid)
         .bind(MessageDirection::Outbound.as_str())
-        .execute(&mut *connection)
+        .fetch_optional(&mut *connection)
         .await?;
-        if updated.rows_affected() > 0 {
-            return Ok(true);
+        if let Some(row) = updated {
+            return Ok(Raised::Changed(row.try_get("id")?));
         }
         let exists = sqlx::query("SELECT COUNT(*) AS found FROM messages WHERE account_id = $1 AND phone_number_id = $2 AND wamid = $3")
             .bind(&self.account_id)
@@ -348,14 +431,25 @@ impl InboxDb {
             .fetch_one(&mut *connection)
             .await?
             .try_get::<i64, _>("found")?;
-        Ok(exists > 0)
+        Ok(if exists > 0 { Raised::Unchanged } else { Raised::Missing })
     }
 
     /// Apply a status; one for a message not stored yet waits in `pending_statuses` (the highest
     /// one seen) until the message row appears.
-    pub async fn record_status(&self, connection: &mut AnyConnection, phone_number_id: &str, status: &StatusIn) -> DbResult<()> {
-        if self.raise_status(connection, phone_number_id, &status.wamid, &status.status, status.error.as_ref()).await? {
-            return Ok(());
+    pub async fn record_status(
+        &self,
+        connection: &mut AnyConnection,
+        phone_number_id: &str,
+        status: &StatusIn,
+        changes: &mut Changes,
+    ) -> DbResult<()> {
+        match self.raise_status(connection, phone_number_id, &status.wamid, &status.status, status.error.as_ref()).await? {
+            Raised::Changed(message_id) => {
+                changes.message(&message_id, phone_number_id);
+                return Ok(());
+            }
+            Raised::Unchanged => return Ok(()),
+            Raised::Missing => {}
         }
         let error = status.error.clone().filter(|_| status.status == MessageStatus::Failed).unwrap_or_default();
         sqlx::query(
@@ -596,5 +690,106 @@ impl InboxDb {
         .fetch_optional(connection)
         .await?;
         row.as_ref().map(conversation_from_row).transpose()
+    }
+}
+
+impl InboxDb {
+    /// Record the events of `changes` (the rows as they are now), last thing before the commit:
+    /// conversations merged away, then messages, then conversations. Returns the last event's id,
+    /// for [`realtime::Realtime::committed`] once committed; `None` when nothing changed.
+    pub async fn record_events(&self, connection: &mut AnyConnection, changes: &Changes) -> DbResult<Option<i64>> {
+        let mut last_id = None;
+        for (conversation_id, phone_number_id, merged_into) in &changes.removed_conversations {
+            let data = InboxEventData::ConversationRemoved { conversation_id: conversation_id.clone(), merged_into: merged_into.clone() };
+            last_id = Some(realtime::record(connection, &self.account_id, Some(phone_number_id), &data).await?);
+        }
+        for (message_id, phone_number_id) in &changes.messages {
+            let Some(message) = self.message_item(connection, message_id).await? else { continue };
+            let data = InboxEventData::Message { conversation_id: message.conversation_id.clone(), message };
+            last_id = Some(realtime::record(connection, &self.account_id, Some(phone_number_id), &data).await?);
+        }
+        for (conversation_id, phone_number_id) in &changes.conversations {
+            // Gone when a later merge in the same transaction took it.
+            let Some(conversation) = self.conversation_summary(connection, conversation_id).await? else { continue };
+            let data = InboxEventData::Conversation { conversation };
+            last_id = Some(realtime::record(connection, &self.account_id, Some(phone_number_id), &data).await?);
+        }
+        Ok(last_id)
+    }
+}
+
+/// What an agent changes on a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConversationChange {
+    /// Assign to this user of the account, or to nobody.
+    Assign(Option<String>),
+    State(ConversationState),
+}
+
+impl InboxDb {
+    /// Whether `user_id` is a user of this account.
+    pub async fn has_user(&self, db: &sqlx::AnyPool, user_id: &str) -> DbResult<bool> {
+        if user_id.contains('\0') {
+            return Ok(false);
+        }
+        let found = sqlx::query("SELECT COUNT(*) AS found FROM users WHERE id = $1 AND account_id = $2")
+            .bind(user_id)
+            .bind(&self.account_id)
+            .fetch_one(db)
+            .await?
+            .try_get::<i64, _>("found")?;
+        Ok(found > 0)
+    }
+
+    /// Make `change` and record its `conversation` event in one transaction, announced on
+    /// `realtime` once committed. A change to what the conversation is already (resolving a
+    /// resolved one) changes nothing and records nothing. `None` when the account has no such
+    /// conversation.
+    pub async fn change_conversation(
+        &self,
+        db: &sqlx::AnyPool,
+        realtime: &realtime::Realtime,
+        conversation_id: &str,
+        change: &ConversationChange,
+    ) -> DbResult<Option<api_types::ConversationSummary>> {
+        if conversation_id.contains('\0') {
+            return Ok(None);
+        }
+        let mut transaction = db.begin().await?;
+        // The write comes first, so SQLite takes its write lock before any read.
+        let updated = match change {
+            ConversationChange::Assign(user_id) => {
+                sqlx::query(
+                    "UPDATE conversations SET assignee_user_id = $1, updated_at = $2 WHERE id = $3 AND account_id = $4 \
+                     AND COALESCE(assignee_user_id, '') <> COALESCE($1, '')",
+                )
+                .bind(user_id)
+                .bind(now_millis())
+                .bind(conversation_id)
+                .bind(&self.account_id)
+                .execute(&mut *transaction)
+                .await?
+            }
+            ConversationChange::State(state) => {
+                sqlx::query("UPDATE conversations SET state = $1, updated_at = $2 WHERE id = $3 AND account_id = $4 AND state <> $1")
+                    .bind(state.as_str())
+                    .bind(now_millis())
+                    .bind(conversation_id)
+                    .bind(&self.account_id)
+                    .execute(&mut *transaction)
+                    .await?
+            }
+        };
+        let Some(conversation) = self.conversation_summary(&mut transaction, conversation_id).await? else {
+            return Ok(None);
+        };
+        if updated.rows_affected() == 0 {
+            return Ok(Some(conversation));
+        }
+        let data = InboxEventData::Conversation { conversation: conversation.clone() };
+        let last_id = realtime::record(&mut transaction, &self.account_id, Some(&conversation.phone_number_id), &data).await?;
+        transaction.commit().await?;
+        realtime.committed(&self.account_id, last_id);
+        Ok(Some(conversation))
     }
 }

@@ -26,10 +26,21 @@ const STEP: Duration = Duration::from_millis(150);
 pub fn connect_later(inbox: WebhookInbox, phone_number_id: String) {
     tokio::spawn(async move {
         tokio::time::sleep(CONNECT_AFTER).await;
-        if let Err(cause) = connect_if_pending(inbox.db(), &phone_number_id).await {
-            tracing::error!(%cause, %phone_number_id, "sandbox: cannot connect the number");
+        match connect_if_pending(inbox.db(), &phone_number_id).await {
+            Ok(true) => announce_number(&inbox, &phone_number_id).await,
+            Ok(false) => {}
+            Err(cause) => tracing::error!(%cause, %phone_number_id, "sandbox: cannot connect the number"),
         }
     });
+}
+
+/// A number event for the number's account, as a status webhook would make.
+async fn announce_number(inbox: &WebhookInbox, phone_number_id: &str) {
+    match store::owner_of_number(inbox.db(), phone_number_id).await {
+        Ok(Some(owner)) => crate::channels::numbers::announce(inbox.db(), inbox.realtime(), &owner.account_id, phone_number_id).await,
+        Ok(None) => {}
+        Err(cause) => tracing::warn!(%cause, %phone_number_id, "sandbox: cannot find the number's account"),
+    }
 }
 
 /// PENDING -> CONNECTED in one conditional write. Reading the status first and writing after
@@ -249,7 +260,7 @@ mod connect_tests {
             messaging_limit: Some(MessagingLimit::Tier2K),
             status: Some(NumberStatus::Flagged),
         };
-        apply_events(&test.db, &[flagged]).await.unwrap();
+        apply_events(&test.db, &crate::realtime::Realtime::default(), &[flagged]).await.unwrap();
         assert!(!connect_if_pending(&test.db, NUMBER_ID).await.unwrap());
         assert_eq!(test.number_state().await, (NumberStatus::Flagged, MessagingLimit::Tier2K));
     }

@@ -7,7 +7,9 @@
 use api_types::{MessagingLimit, NumberStatus, QualityRating, SyncState, WabaStatus};
 use sqlx::AnyPool;
 
+use crate::channels::numbers;
 use crate::channels::store::{self, DbResult, NumberChange, SyncPart, TenantDb};
+use crate::realtime::Realtime;
 
 /// Names a number the way the payload does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,21 +102,40 @@ pub(crate) async fn resolve(db: &AnyPool, waba_id: Option<&str>, key: &NumberKey
     }
 }
 
-/// Apply each event to the account it belongs to. Returns how many found a bound number.
-pub async fn apply_events(db: &AnyPool, events: &[NumberEvent]) -> DbResult<Applied> {
+/// Apply each event to the account it belongs to, then announce each number it changed on
+/// `realtime` (a `number` event with what the Numbers page shows). Returns how many found a
+/// bound number.
+pub async fn apply_events(db: &AnyPool, realtime: &Realtime, events: &[NumberEvent]) -> DbResult<Applied> {
     let mut applied = Applied::default();
+    let mut changed = ChangedNumbers::default();
     for event in events {
-        if apply_event(db, event).await? {
+        if apply_event(db, event, &mut changed).await? {
             applied.matched += 1;
         } else {
             applied.unmatched += 1;
         }
     }
+    for (account_id, phone_number_id) in &changed.0 {
+        numbers::announce(db, realtime, account_id, phone_number_id).await;
+    }
     Ok(applied)
 }
 
+/// (account, number) of each number a delivery changed, once each.
+#[derive(Debug, Default)]
+struct ChangedNumbers(Vec<(String, String)>);
+
+impl ChangedNumbers {
+    fn add(&mut self, tenant: &TenantDb, phone_number_id: &str) {
+        let key = (tenant.account_id().to_owned(), phone_number_id.to_owned());
+        if !self.0.contains(&key) {
+            self.0.push(key);
+        }
+    }
+}
+
 /// Apply one event; false when it names no bound number.
-async fn apply_event(db: &AnyPool, event: &NumberEvent) -> DbResult<bool> {
+async fn apply_event(db: &AnyPool, event: &NumberEvent, changed: &mut ChangedNumbers) -> DbResult<bool> {
     match event {
         NumberEvent::WabaBan { waba_id, banned } => {
             let Some(tenant) = tenant_of_waba(db, Some(waba_id)).await? else { return Ok(false) };
@@ -139,6 +160,7 @@ async fn apply_event(db: &AnyPool, event: &NumberEvent) -> DbResult<bool> {
                 if let Some(status) = status {
                     tenant.change_number(id, &NumberChange::Status(status.clone())).await?;
                 }
+                changed.add(tenant, id);
             }
             Ok(!targets.is_empty())
         }
@@ -153,6 +175,7 @@ async fn apply_event(db: &AnyPool, event: &NumberEvent) -> DbResult<bool> {
                     }
                 }
                 tenant.change_number(id, &NumberChange::RequestedVerifiedName(None)).await?;
+                changed.add(tenant, id);
             }
             Ok(!targets.is_empty())
         }
@@ -171,6 +194,7 @@ async fn apply_event(db: &AnyPool, event: &NumberEvent) -> DbResult<bool> {
             for (tenant, id) in &targets {
                 tracing::info!(phone_number_id = %id, reason = reason.as_deref().unwrap_or(""), "number offboarded");
                 tenant.disconnect_number(id, reason.as_deref()).await?;
+                changed.add(tenant, id);
             }
             Ok(!targets.is_empty())
         }
@@ -192,16 +216,19 @@ async fn apply_event(db: &AnyPool, event: &NumberEvent) -> DbResult<bool> {
                     &[SyncState::NotRequested, SyncState::Requested, SyncState::InProgress, SyncState::Failed],
                 )
                 .await?;
+            changed.add(&tenant, phone_number_id);
             Ok(true)
         }
         NumberEvent::HistoryChunk { phone_number_id, phase, progress, messages } => {
             let Some((tenant, _)) = tenant_of_number(db, phone_number_id).await? else { return Ok(false) };
             tenant.record_history_chunk(phone_number_id, *phase, *progress, *messages).await?;
+            changed.add(&tenant, phone_number_id);
             Ok(true)
         }
         NumberEvent::HistoryDeclined { phone_number_id } => {
             let Some((tenant, _)) = tenant_of_number(db, phone_number_id).await? else { return Ok(false) };
             tenant.set_sync_state(phone_number_id, SyncPart::History, SyncState::Declined, &[]).await?;
+            changed.add(&tenant, phone_number_id);
             Ok(true)
         }
         NumberEvent::HistoryFailed { phone_number_id, reason } => {
@@ -215,6 +242,7 @@ async fn apply_event(db: &AnyPool, event: &NumberEvent) -> DbResult<bool> {
                     &[SyncState::NotRequested, SyncState::Requested, SyncState::InProgress],
                 )
                 .await?;
+            changed.add(&tenant, phone_number_id);
             Ok(true)
         }
     }

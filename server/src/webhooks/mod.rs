@@ -295,7 +295,7 @@ async fn drain(inbox: &WebhookInbox, delivery: &StoredDelivery) {
             continue;
         };
         let next = StoredDelivery { event_id: next.id, provider, body: next.body, body_sha256: next.body_sha256 };
-        match outcome_of(db, &next).await {
+        match outcome_of(inbox, &next).await {
             // An outcome that cannot be written leaves the row pending; stop rather than apply it twice now.
             Ok((state, note)) if finish(db, &next.event_id, state, note.as_deref()).await => {}
             Ok(_) => return,
@@ -342,7 +342,8 @@ async fn finish(db: &AnyPool, event_id: &str, state: &str, note: Option<&str>) -
     }
 }
 
-async fn outcome_of(db: &AnyPool, delivery: &StoredDelivery) -> Result<(&'static str, Option<String>), sqlx::Error> {
+async fn outcome_of(inbox: &WebhookInbox, delivery: &StoredDelivery) -> Result<(&'static str, Option<String>), sqlx::Error> {
+    let db = &inbox.db;
     let provider = delivery.provider.as_str();
     if store::same_body_seen_before(db, &delivery.event_id, provider, &delivery.body_sha256).await? {
         return Ok(("duplicate", None));
@@ -357,10 +358,10 @@ async fn outcome_of(db: &AnyPool, delivery: &StoredDelivery) -> Result<(&'static
     if events.is_empty() && messages.is_empty() {
         return Ok(("ignored", Some("nothing about numbers, onboarding or messages".to_owned())));
     }
-    let applied = events::apply_events(db, &events).await?;
+    let applied = events::apply_events(db, &inbox.realtime, &events).await?;
     // A delivery's messages and statuses are applied in one transaction (and idempotently, so
     // a delivery tried again after its outcome could not be recorded changes nothing more).
-    let applied_messages = crate::inbox::apply_events(db, &messages).await?;
+    let applied_messages = crate::inbox::apply_events(db, &inbox.realtime, &messages).await?;
     if applied.matched + applied_messages.matched == 0 {
         // Removed numbers, or numbers never bound here: acknowledged and ignored.
         return Ok(("ignored", Some("no number bound here".to_owned())));

@@ -247,8 +247,10 @@ both_stores! {
     }
 
     async fn the_openapi_document_lists_every_route(server) {
-        // The features' routes (WhatsApp numbers, the inbox) are POST but for file downloads; their own suites list them.
+        // The features' routes (WhatsApp numbers, the inbox) are all POST but file downloads and
+        // the inbox's event stream (GET, server-sent events); their own suites list them.
         let is_feature_route = |path: &str| path.starts_with("/intwa-api/whatsapp/") || path.starts_with("/intwa-api/inbox/");
+        let is_event_stream = |path: &str| path == "/intwa-api/inbox/events";
         let document = server.get("/intwa-api/openapi.json").await;
         assert_eq!(document.status, 200);
         assert!(document.body["openapi"].as_str().is_some_and(|version| version.starts_with("3.")));
@@ -270,8 +272,8 @@ both_stores! {
             assert_eq!(methods.len(), 1, "{path} has one operation: {methods:?}");
             if is_feature_route(path.as_str()) {
                 // Files are fetched (`<img src>`, downloads): `.../media/{id}` is a GET.
-                let expected = if path.contains("/media/{") { "get" } else { "post" };
-                assert_eq!(methods.into_iter().next().unwrap(), expected, "{path}");
+                let method = if is_event_stream(path.as_str()) || path.contains("/media/{") { "get" } else { "post" };
+                assert_eq!(methods.into_iter().next().unwrap(), method, "{path}");
             }
         }
         // Every documented route exists: none answers "no such route".

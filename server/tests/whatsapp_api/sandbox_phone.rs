@@ -196,6 +196,7 @@ both_stores! {
             media: None,
             reply_to: None,
             client_reference: None,
+            from_display_number: None,
         };
         sandbox.phones().business_sent(ACME_NUMBER, &answer, wamid, 1_700_000_000_000);
         let listed = conversations(&server, &alpha).await;
