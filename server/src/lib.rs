@@ -43,6 +43,8 @@ pub struct RunningServer {
     pub first_admin: Option<FirstAdmin>,
     base_path: String,
     db: AnyPool,
+    /// The sandbox (sandbox mode only): tests look at the customers' phones through it.
+    sandbox: Option<std::sync::Arc<sandbox::upstream::SandboxUpstream>>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -60,6 +62,11 @@ impl RunningServer {
     /// `http://{addr}{base_path}`: where the SPA lives (the API is at `{url}/intwa-api/...`).
     pub fn url(&self) -> String {
         format!("http://{}{}", self.addr, self.base_path)
+    }
+
+    /// The sandbox this server simulates Meta and the customers' phones with (sandbox mode only).
+    pub fn sandbox(&self) -> Option<&std::sync::Arc<sandbox::upstream::SandboxUpstream>> {
+        self.sandbox.as_ref()
     }
 
     /// Stop accepting connections, let open requests finish (for a few seconds at most), and return.
@@ -89,6 +96,9 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
     let state = app::build_state(db.clone(), settings);
     tracing::info!(upstream = state.upstream.name(), mode = ?state.settings.mode, "upstream ready");
     let housekeeping = webhooks::prune_deliveries_periodically(db.clone(), state.settings.webhook_retention_days);
+    // The outbox and inbound media downloads, beside serving (they also drain what waits from before).
+    let inbox_workers = inbox::workers::run(state.clone());
+    let sandbox = state.sandbox.clone();
     let app = build_router(state);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -101,12 +111,13 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
         let served = tokio::select! {
             served = served => served,
             () = housekeeping => Ok(()),
+            () = inbox_workers => Ok(()),
         };
         if let Err(cause) = served {
             tracing::error!(%cause, "the server stopped with an error");
         }
     });
-    Ok(RunningServer { addr, first_admin, base_path, db, stop: Some(stop), task })
+    Ok(RunningServer { addr, first_admin, base_path, db, sandbox, stop: Some(stop), task })
 }
 
 /// The whole HTTP surface for a state (see [`app::router`]).

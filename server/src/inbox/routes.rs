@@ -14,7 +14,7 @@ use crate::web::openapi::NotLoggedIn;
 use crate::web::{ApiJson, ErrorEnvelope};
 
 pub fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_conversations)).routes(routes!(list_messages))
+    OpenApiRouter::new().routes(routes!(list_conversations)).routes(routes!(list_messages)).merge(super::send_routes::api_routes())
 }
 
 const DEFAULT_LIMIT: u32 = 50;
