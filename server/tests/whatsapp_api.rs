@@ -27,3 +27,5 @@ mod whatsapp_webhooks;
 mod whatsapp_tenant_walls;
 #[path = "whatsapp_api/inbox.rs"]
 mod whatsapp_inbox;
+#[path = "whatsapp_api/sending.rs"]
+mod whatsapp_sending;
