@@ -168,7 +168,7 @@ pub fn media_problem_error(field: &str, kind: &MessageType, problem: &send_limit
 /// `5 MB`, `500 KB`: a limit as people read it.
 pub fn size_in_words(bytes: u64) -> String {
     const MB: u64 = 1024 * 1024;
-    if bytes >= MB && bytes % MB == 0 {
+    if bytes >= MB && bytes.is_multiple_of(MB) {
         format!("{} MB", bytes / MB)
     } else {
         format!("{} KB", bytes.div_ceil(1024))
@@ -693,6 +693,65 @@ mod tests {
         assert!(!retryable(&rejected(501, "unsupported")), "an adapter that cannot send never will");
         let malformed = UpstreamError { provider: "Meta", operation: Operation::SendMessage, kind: UpstreamErrorKind::Malformed { cause: "x".into() } };
         assert!(!retryable(&malformed), "the message may have gone out");
+    }
+
+    /// A status that came before the upstream's answer (the webhook overtook it) waits in
+    /// pending_statuses, and applies when the wamid is recorded.
+    #[tokio::test]
+    async fn a_status_that_came_first_applies_when_the_wamid_is_recorded() {
+        use crate::channels::test_database::{TestDatabase, ACCOUNT_ID, NUMBER_ID};
+        let test = TestDatabase::with_number(api_types::NumberStatus::Connected).await;
+        sqlx::query("INSERT INTO contacts (id, account_id, wa_id, profile_name, created_at, updated_at) VALUES ('k1', $1, '15550001', '', 0, 0)")
+            .bind(ACCOUNT_ID)
+            .execute(&test.db)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO conversations (id, account_id, phone_number_id, contact_id, state, unread_count, last_message_at, created_at, updated_at) \
+             VALUES ('c1', $1, $2, 'k1', 'open', 0, 0, 0, 0)",
+        )
+        .bind(ACCOUNT_ID)
+        .bind(NUMBER_ID)
+        .execute(&test.db)
+        .await
+        .unwrap();
+        let state = crate::app::build_state(test.db.clone(), crate::settings::Settings::for_tests("sqlite::memory:", "dist".into()));
+        let user = CurrentUser {
+            user_id: "u1".into(),
+            account_id: ACCOUNT_ID.into(),
+            account_name: "acme".into(),
+            email: "a@acme.example".into(),
+            name: "A".into(),
+            role: api_types::Role::Agent,
+        };
+        let request = SendMessageRequest {
+            conversation_id: "c1".into(),
+            client_message_id: "early".into(),
+            kind: MessageType::Text,
+            text: Some("hi".into()),
+            media_id: None,
+        };
+        let message = send(&state, &user, &request).await.unwrap();
+        let status = StatusIn {
+            waba_id: None,
+            number: crate::webhooks::events::NumberKey::Id(NUMBER_ID.into()),
+            wamid: "wamid.early".into(),
+            status: MessageStatus::Delivered,
+            error: None,
+            timestamp: 1,
+        };
+        let inbox = InboxDb::new(ACCOUNT_ID);
+        let mut connection = test.db.acquire().await.unwrap();
+        inbox.record_status(&mut connection, NUMBER_ID, &status).await.unwrap();
+        drop(connection);
+        let claimed = Claimed { message_id: message.id.clone(), account_id: ACCOUNT_ID.into(), phone_number_id: NUMBER_ID.into(), attempts: 1 };
+        accepted(&state, &claimed, "wamid.early").await.unwrap();
+        let mut connection = test.db.acquire().await.unwrap();
+        let item = inbox.message_item(&mut connection, &message.id).await.unwrap().unwrap();
+        assert_eq!((item.wamid.as_str(), item.status), ("wamid.early", Some(MessageStatus::Delivered)));
+        let waiting: i64 = sqlx::query("SELECT COUNT(*) AS n FROM pending_statuses").fetch_one(&test.db).await.unwrap().try_get("n").unwrap();
+        let queued: i64 = sqlx::query("SELECT COUNT(*) AS n FROM outbox").fetch_one(&test.db).await.unwrap().try_get("n").unwrap();
+        assert_eq!((waiting, queued), (0, 0));
     }
 
     #[test]

@@ -554,7 +554,8 @@ fn message_from_row(row: &sqlx::any::AnyRow) -> DbResult<api_types::MessageItem>
             file_name: row.try_get("media_file_name")?,
             mime_type: row.try_get("media_mime_type")?,
             caption: row.try_get("media_caption")?,
-            available: (media_id.is_some() || media_link.is_some() || media_file_id.is_some()) && !has_error && !gave_up,
+            // A stored file is there whatever happened to the message (a failed send keeps it).
+            available: media_file_id.is_some() || ((media_id.is_some() || media_link.is_some()) && !has_error && !gave_up),
             id: media_file_id,
         })
     });

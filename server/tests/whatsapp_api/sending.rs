@@ -252,6 +252,9 @@ both_stores! {
         assert_eq!(fake.field_errors(), [("file".to_owned(), "type_mismatch".to_owned())], "{}", fake.body);
         let empty = upload(&server, &alpha, Vec::new(), "e.pdf", "application/pdf", None).await;
         assert_eq!(empty.field_errors(), [("file".to_owned(), "empty".to_owned())], "{}", empty.body);
+        // Only the upload takes large bodies: a JSON body past 2 MB is still refused.
+        let huge = server.post_as(&alpha, "/inbox/messages/send", &send("huge", json!({"type": "text", "text": "a".repeat(3 * 1024 * 1024)}))).await;
+        huge.assert_error(413, api_types::ErrorCode::PayloadTooLarge);
         let no_file = Reply::read(alpha.post(server.api_url("/inbox/media/upload")).multipart(reqwest::multipart::Form::new().text("type", "image")).send().await.unwrap()).await;
         assert_eq!(no_file.field_errors(), [("file".to_owned(), "required".to_owned())], "{}", no_file.body);
         // A document is fine as an upload, but not as an image; and a caption has its own limit.
