@@ -187,6 +187,24 @@ pub struct SendMessageRequest {
     pub media_id: Option<String>,
 }
 
+/// `POST /intwa-api/inbox/messages/retry`: send a failed message again (the same message, a new try).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MessageRef {
+    pub message_id: String,
+}
+
+/// What `POST /intwa-api/inbox/conversations/typing` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TypingShown {
+    /// False when the customer was shown it less than 20 seconds ago (it lasts about 25 s), or
+    /// when they have written nothing to answer yet: nothing was sent, and nothing needs to be.
+    pub sent: bool,
+}
+
 /// `POST /intwa-api/inbox/media/upload` (multipart, one part named `file`): the stored file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -40,7 +40,9 @@ pub fn build_state(db: AnyPool, settings: Settings) -> AppState {
         }
         Mode::Live => (upstream::live_from_settings(&settings), None),
     };
+    let media = crate::inbox::media::store_from_settings(&settings).expect("validated settings name a usable media store");
     AppState {
+        media,
         realtime: webhooks.realtime().clone(),
         db,
         settings: Arc::new(settings),

@@ -117,6 +117,8 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
         };
         tokio::join!(prune_webhooks, prune_events, other_servers);
     };
+    // The outbox and inbound media downloads, beside serving (they also drain what waits from before).
+    let inbox_workers = inbox::workers::run(state.clone());
     let app = build_router(state);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -129,6 +131,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
         let served = tokio::select! {
             served = served => served,
             () = housekeeping => Ok(()),
+            () = inbox_workers => Ok(()),
         };
         if let Err(cause) = served {
             tracing::error!(%cause, "the server stopped with an error");

@@ -26,6 +26,15 @@ pub enum CookieSecure {
     Never,
 }
 
+/// Where media files are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MediaStoreKind {
+    /// A directory on this machine (`--media-dir`).
+    Local,
+    /// An S3-compatible bucket (`--media-s3-bucket`), shared by every instance.
+    S3,
+}
+
 /// Which live upstream the server talks to (ignored in sandbox mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum UpstreamKind {
@@ -169,6 +178,46 @@ pub struct Settings {
     #[arg(skip)]
     pub trusted_proxy_networks: TrustedProxies,
 
+    /// Where media files (uploads, downloaded inbound media) are kept: `local` (a directory) or
+    /// `s3` (an S3-compatible object store; credentials from the usual `AWS_*` environment).
+    #[arg(long, env = "WADESK_MEDIA_STORE", value_enum, default_value = "local")]
+    pub media_store: MediaStoreKind,
+
+    /// The `local` media store's directory; by default `media/` beside the SQLite file (or
+    /// `data/media` with PostgreSQL).
+    #[arg(long, env = "WADESK_MEDIA_DIR")]
+    pub media_dir: Option<PathBuf>,
+
+    /// The `s3` media store's bucket.
+    #[arg(long, env = "WADESK_MEDIA_S3_BUCKET")]
+    pub media_s3_bucket: Option<String>,
+
+    /// The key prefix of every object in the bucket.
+    #[arg(long, env = "WADESK_MEDIA_S3_PREFIX", default_value = "media")]
+    pub media_s3_prefix: String,
+
+    /// An S3-compatible endpoint (MinIO, R2, ...): `https://s3.example.com`; AWS when unset.
+    #[arg(long, env = "WADESK_MEDIA_S3_ENDPOINT")]
+    pub media_s3_endpoint: Option<String>,
+
+    /// The bucket's region (`AWS_REGION` when unset).
+    #[arg(long, env = "WADESK_MEDIA_S3_REGION")]
+    pub media_s3_region: Option<String>,
+
+    /// The waits between tries of an outgoing message whose upstream call timed out or failed
+    /// (5xx, 429), in milliseconds, comma separated; after the last one the message fails.
+    #[arg(long, env = "WADESK_OUTBOX_RETRY_DELAYS_MS", value_delimiter = ',', default_value = "2000,10000,60000,300000")]
+    pub outbox_retry_delays_ms: Vec<u64>,
+
+    /// The waits between tries of an inbound media download, in milliseconds, comma separated;
+    /// after the last one the media is shown as unavailable.
+    #[arg(long, env = "WADESK_MEDIA_RETRY_DELAYS_MS", value_delimiter = ',', default_value = "5000,30000,300000")]
+    pub media_retry_delays_ms: Vec<u64>,
+
+    /// The inbox's wall clock (the system's; tests set a manual one).
+    #[arg(skip)]
+    pub clock: crate::inbox::clock::WallClock,
+
     /// The session cookie's `Secure` flag: `always`, `never`, or `auto` (when `--public-url` is
     /// https, or a trusted proxy says the request came over https).
     #[arg(long, env = "WADESK_COOKIE_SECURE", value_enum, default_value = "auto")]
@@ -176,6 +225,23 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Where the `local` media store keeps its files: `--media-dir`, or `media/` beside the
+    /// SQLite file, or `data/media` with PostgreSQL.
+    pub fn media_directory(&self) -> PathBuf {
+        if let Some(directory) = &self.media_dir {
+            return directory.clone();
+        }
+        let sqlite_file = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:"));
+        let folder = sqlite_file
+            .map(|rest| rest.split('?').next().unwrap_or(""))
+            .filter(|path| !path.is_empty() && *path != ":memory:")
+            .and_then(|path| std::path::Path::new(path).parent().map(std::path::Path::to_path_buf));
+        match folder {
+            Some(folder) if !folder.as_os_str().is_empty() => folder.join("media"),
+            _ => PathBuf::from("data").join("media"),
+        }
+    }
+
     /// Settings for tests: sandbox mode, the given database, everything else default.
     pub fn for_tests(database_url: &str, dist: PathBuf) -> Settings {
         let mut settings = Settings::parse_from(["wadesk-server"]);
@@ -225,6 +291,12 @@ impl Settings {
         }
         if self.events_heartbeat_ms == 0 {
             return Err("--events-heartbeat-ms must be at least 1".to_owned());
+        }
+        if self.media_store == MediaStoreKind::S3 && self.media_s3_bucket.as_deref().is_none_or(|bucket| bucket.trim().is_empty()) {
+            return Err("--media-store s3 needs --media-s3-bucket (WADESK_MEDIA_S3_BUCKET)".to_owned());
+        }
+        if self.media_store == MediaStoreKind::S3 {
+            crate::inbox::media::ObjectMediaStore::s3_from_settings(self)?;
         }
         if self.mode == Mode::Live && self.secret_key.as_deref().unwrap_or("").len() < 16 {
             return Err("live mode needs WADESK_SECRET_KEY (at least 16 characters) to encrypt upstream tokens".to_owned());

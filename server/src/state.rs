@@ -23,6 +23,8 @@ pub struct AppState {
     /// The sandbox, in sandbox mode only: its Facebook pages and simulation controls use it.
     pub sandbox: Option<Arc<SandboxUpstream>>,
     pub webhooks: WebhookInbox,
+    /// Where the inbox keeps media files (a directory, or an S3-compatible bucket).
+    pub media: Arc<dyn crate::inbox::media::MediaStore>,
     /// Tells this server's event streams that an account has new events.
     pub realtime: Realtime,
     /// Login and sign-up rate limits, and how many password hashes may run at once.

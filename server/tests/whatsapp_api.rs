@@ -33,3 +33,5 @@ mod whatsapp_sandbox_phone;
 mod event_stream;
 #[path = "whatsapp_api/realtime.rs"]
 mod whatsapp_realtime;
+#[path = "whatsapp_api/sending.rs"]
+mod whatsapp_sending;

@@ -6,9 +6,15 @@
 //! move up [`MessageStatus::rank`], reactions only move forward in time. So a delivery applied
 //! twice (its outcome could not be recorded, and it was tried again) changes nothing more.
 
+pub mod clock;
 pub mod content;
+pub mod media;
+pub mod outbox;
+pub mod receipts;
 mod routes;
+mod send_routes;
 pub mod store;
+pub mod workers;
 
 pub use routes::api_routes;
 

@@ -25,6 +25,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(resolve_conversation))
         .routes(routes!(reopen_conversation))
         .merge(crate::realtime::api_routes())
+        .merge(super::send_routes::api_routes())
 }
 
 const DEFAULT_LIMIT: u32 = 50;

@@ -349,6 +349,7 @@ impl InboxDb {
         if inserted.rows_affected() == 0 {
             return Ok(()); // A redelivery.
         }
+        super::media::download::queue(connection, &self.account_id, phone_number_id, message).await?;
         changes.message(&message_id, phone_number_id);
         changes.conversation(&conversation_id, phone_number_id);
         sqlx::query(
@@ -629,7 +630,7 @@ fn conversation_from_row(row: &sqlx::any::AnyRow) -> DbResult<api_types::Convers
 /// The columns [`message_from_row`] reads.
 const MESSAGE_COLUMNS: &str = "id, conversation_id, wamid, direction, origin, type, text, media_id, media_link, media_mime_type, \
      media_file_name, media_caption, status, error_code, error_title, error_details, customer_reaction, business_reaction, \
-     reply_to_wamid, timestamp";
+     reply_to_wamid, timestamp, media_file_id, media_size_bytes, media_state, client_message_id";
 
 fn message_from_row(row: &sqlx::any::AnyRow) -> DbResult<api_types::MessageItem> {
     let kind = api_types::MessageType::parse(&row.try_get::<String, _>("type")?);
@@ -639,21 +640,24 @@ fn message_from_row(row: &sqlx::any::AnyRow) -> DbResult<api_types::MessageItem>
     let has_error = error_code.is_some() || error_title.is_some();
     let media_id: Option<String> = row.try_get("media_id")?;
     let media_link: Option<String> = row.try_get("media_link")?;
+    let media_file_id: Option<String> = row.try_get("media_file_id")?;
+    let gave_up = row.try_get::<Option<String>, _>("media_state")?.as_deref() == Some(super::media::download::UNAVAILABLE);
     let media = kind.is_media().then(|| -> DbResult<api_types::MessageMedia> {
         Ok(api_types::MessageMedia {
-            id: None,
-            size_bytes: None,
+            size_bytes: row.try_get::<Option<i64>, _>("media_size_bytes")?.and_then(|size| u64::try_from(size).ok()),
             file_name: row.try_get("media_file_name")?,
             mime_type: row.try_get("media_mime_type")?,
             caption: row.try_get("media_caption")?,
-            available: (media_id.is_some() || media_link.is_some()) && !has_error,
+            // A stored file is there whatever happened to the message (a failed send keeps it).
+            available: media_file_id.is_some() || ((media_id.is_some() || media_link.is_some()) && !has_error && !gave_up),
+            id: media_file_id,
         })
     });
     Ok(api_types::MessageItem {
         id: row.try_get("id")?,
-        wamid: row.try_get("wamid")?,
+        wamid: super::outbox::shown_wamid(row.try_get("wamid")?),
         conversation_id: row.try_get("conversation_id")?,
-        client_message_id: None,
+        client_message_id: row.try_get("client_message_id")?,
         direction: MessageDirection::parse(&row.try_get::<String, _>("direction")?),
         origin: api_types::MessageOrigin::parse(&row.try_get::<String, _>("origin")?),
         kind,

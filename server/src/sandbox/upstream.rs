@@ -4,19 +4,29 @@
 //! single-use 30-second codes the popup hands to the stand-in SDK, and answers every other call
 //! like a test number would. Ids it has never seen are accepted too (seed 003 `bind` with any
 //! ids), except WABA ids starting with `999`, which it refuses, so failures can be tried.
+//!
+//! The inbox's calls reach the customers' phones ([`super::phones`]): what the business sends
+//! appears there, and WhatsApp's statuses come back as Meta-shaped webhooks through the real
+//! webhook path (`sent` at once, `delivered` a moment later). Failures to try:
+//! a customer whose number starts with [`NOT_ALLOWED_PREFIX`] is refused at once (131030),
+//! one whose number starts with [`UNDELIVERABLE_PREFIX`] gets a `failed` status (131026), and a
+//! text containing [`TIMEOUT_ONCE_MARKER`] times out on its first try.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use api_types::{MessagingLimit, NumberStatus, QualityRating, WabaStatus};
-use rand::RngCore;
+use api_types::{MessageStatus, MessageType, MessagingLimit, NumberStatus, QualityRating, WabaStatus};
+use rand::{Rng, RngCore};
+use serde_json::{json, Value};
 
+use super::phones::CustomerKey;
 use super::simulator::{self, SyncScript};
 use crate::webhooks::WebhookInbox;
+use crate::channels::upstream::messaging::{MediaFile, MediaSource, OutgoingMessage, Recipient, SentMessage};
 use crate::channels::upstream::{
-    BusinessToken, NameRequest, Operation, Outcome, SyncKind, SyncRequest, Upstream, UpstreamError, UpstreamNumber, UpstreamResult,
-    UpstreamWaba,
+    BusinessToken, NameRequest, Operation, Outcome, SyncKind, SyncRequest, Upstream, UpstreamError, UpstreamErrorKind, UpstreamNumber,
+    UpstreamResult, UpstreamWaba, DEFAULT_TIMEOUT,
 };
 
 pub const PROVIDER: &str = "Meta (sandbox)";
@@ -26,6 +36,27 @@ pub const CODE_LIFETIME: Duration = Duration::from_secs(30);
 
 /// WABA ids with this prefix are refused, to try the error paths.
 pub const REFUSED_WABA_PREFIX: &str = "999";
+
+/// Customers whose WhatsApp number starts with this are refused at once, as Meta refuses a test
+/// number's send to a number not on its allowed list (HTTP 400, code 131030).
+pub const NOT_ALLOWED_PREFIX: &str = "999";
+
+/// Customers whose WhatsApp number starts with this get the message accepted, then a `failed`
+/// status (131026, undeliverable: not on WhatsApp, or an old app).
+pub const UNDELIVERABLE_PREFIX: &str = "998";
+
+/// A text containing this times out on its first try (no answer within the timeout), and is
+/// accepted when tried again.
+pub const TIMEOUT_ONCE_MARKER: &str = "[sandbox:timeout-once]";
+
+/// How long after `sent` the sandbox says `delivered`.
+pub const DELIVERED_AFTER: Duration = Duration::from_millis(300);
+
+/// How long the customer sees "typing…" (WhatsApp: up to 25 seconds, or the next message).
+pub const TYPING_SHOWN_MS: i64 = 25_000;
+
+/// The largest file the sandbox takes, like Meta's (documents).
+const MAX_UPLOAD_BYTES: usize = 100 * 1024 * 1024;
 
 /// A fake business portfolio with its WABA and numbers.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
@@ -97,6 +128,12 @@ struct SandboxState {
     history_declined: HashSet<String>,
     /// Registered (or bound by hand, or app-synced) numbers.
     registered: HashSet<String>,
+    /// Messages (by our reference) that already timed out once ([`TIMEOUT_ONCE_MARKER`]).
+    timed_out: HashSet<String>,
+    /// Every `mark_read` call: (business number, wamid).
+    read_receipts: Vec<(String, String)>,
+    /// Every `send_typing` call: (business number, wamid).
+    typing_indicators: Vec<(String, String)>,
 }
 
 /// Where the sandbox reads the time to expire the codes it mints.
@@ -171,6 +208,46 @@ impl SandboxUpstream {
     /// Whether the tester declined history sharing for this number in the popup.
     pub fn history_declined(&self, phone_number_id: &str) -> bool {
         self.state().history_declined.contains(phone_number_id)
+    }
+
+    /// The wamids `mark_read` was called with for `phone_number_id`, in order.
+    pub fn read_receipts(&self, phone_number_id: &str) -> Vec<String> {
+        let state = self.state();
+        state.read_receipts.iter().filter(|(number, _)| number == phone_number_id).map(|(_, wamid)| wamid.clone()).collect()
+    }
+
+    /// The wamids `send_typing` was called with for `phone_number_id`, in order.
+    pub fn typing_indicators(&self, phone_number_id: &str) -> Vec<String> {
+        let state = self.state();
+        state.typing_indicators.iter().filter(|(number, _)| number == phone_number_id).map(|(_, wamid)| wamid.clone()).collect()
+    }
+
+    /// Play back what WhatsApp says about a message the business sent: `sent` now, then
+    /// `delivered` (the phone shows it) or, for an undeliverable customer, `failed` (131026).
+    fn play_statuses(&self, phone_number_id: &str, wamid: &str, to: &Recipient) {
+        let Some(inbox) = self.inbox.clone() else { return };
+        let phones = self.phones.clone();
+        let (phone_number_id, wamid, to) = (phone_number_id.to_owned(), wamid.to_owned(), to.clone());
+        let undeliverable = to.wa_id.as_deref().is_some_and(|wa_id| wa_id.starts_with(UNDELIVERABLE_PREFIX));
+        tokio::spawn(async move {
+            let number = match number_metadata(inbox.db(), &phone_number_id).await {
+                Ok(number) => number,
+                Err(cause) => {
+                    tracing::error!(%cause, "sandbox: cannot read the number a status is for");
+                    return;
+                }
+            };
+            simulator::deliver_now(&inbox, &status_payload(&number, &wamid, &to, "sent", None)).await;
+            tokio::time::sleep(DELIVERED_AFTER).await;
+            if undeliverable {
+                let error = json!([{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable",
+                    "error_data": {"details": "The customer's phone cannot receive this message (not on WhatsApp, or an old app)"}}]);
+                simulator::deliver_now(&inbox, &status_payload(&number, &wamid, &to, "failed", Some(error))).await;
+            } else {
+                phones.advance(&phone_number_id, &wamid, MessageStatus::Delivered);
+                simulator::deliver_now(&inbox, &status_payload(&number, &wamid, &to, "delivered", None)).await;
+            }
+        });
     }
 
     fn refuse(operation: Operation, status: u16, code: &str, message: impl Into<String>) -> UpstreamError {
@@ -319,6 +396,75 @@ impl Upstream for SandboxUpstream {
         Self::check_waba(waba_id, Operation::UpdateDisplayName)
     }
 
+    async fn send_message(&self, _token: Option<&BusinessToken>, phone_number_id: &str, message: &OutgoingMessage) -> UpstreamResult<SentMessage> {
+        let operation = Operation::SendMessage;
+        if CustomerKey::of(&message.to).is_none() {
+            return Err(Self::refuse(operation, 400, "100", "The message names no recipient"));
+        }
+        if message.to.wa_id.as_deref().is_some_and(|wa_id| wa_id.starts_with(NOT_ALLOWED_PREFIX)) {
+            return Err(Self::refuse(operation, 400, "131030", "Recipient phone number not in allowed list"));
+        }
+        match &message.kind {
+            MessageType::Text => {
+                let length = message.text.as_deref().map_or(0, |text| text.chars().count());
+                if length == 0 || length > api_types::send_limits::MAX_TEXT_CHARS {
+                    return Err(Self::refuse(operation, 400, "100", "Param text['body'] must be 1 to 4096 characters"));
+                }
+            }
+            kind if kind.is_media() => {
+                let known = message.media.as_ref().and_then(|media| media.upstream_media_id.as_deref()).is_some_and(|id| self.phones.media(id).is_some());
+                if !known {
+                    return Err(Self::refuse(operation, 400, "131053", "Media upload error: the media id is not one uploaded here"));
+                }
+            }
+            other => return Err(Self::refuse(operation, 400, "131009", format!("Parameter value is not valid: type {}", other.as_str()))),
+        }
+        if message.text.as_deref().is_some_and(|text| text.contains(TIMEOUT_ONCE_MARKER)) {
+            let reference = message.client_reference.clone().or_else(|| message.text.clone()).unwrap_or_default();
+            if self.state().timed_out.insert(reference) {
+                return Err(UpstreamError { provider: PROVIDER, operation, kind: UpstreamErrorKind::Timeout { after: DEFAULT_TIMEOUT } });
+            }
+        }
+        let mut bytes = [0u8; 18];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let wamid = format!("wamid.{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD_NO_PAD, bytes));
+        self.phones.business_sent(phone_number_id, message, &wamid, crate::db::now_millis());
+        self.play_statuses(phone_number_id, &wamid, &message.to);
+        Ok(SentMessage { wamid })
+    }
+
+    async fn upload_media(&self, _token: Option<&BusinessToken>, _phone_number_id: &str, file: &MediaFile) -> UpstreamResult<String> {
+        if file.bytes.is_empty() || file.bytes.len() > MAX_UPLOAD_BYTES || file.mime_type.is_empty() {
+            return Err(Self::refuse(Operation::UploadMedia, 400, "100", "The file must have a type and 1 byte to 100 MB"));
+        }
+        // Digits, like Meta's media ids.
+        let id: String = (0..16).map(|_| char::from(b'0' + rand::thread_rng().gen_range(0..10))).collect();
+        self.phones.put_media(&id, file.clone());
+        Ok(id)
+    }
+
+    async fn download_media(&self, _token: Option<&BusinessToken>, _phone_number_id: &str, media: &MediaSource) -> UpstreamResult<MediaFile> {
+        let found = media.upstream_media_id.as_deref().and_then(|id| self.phones.media(id));
+        found.ok_or_else(|| {
+            let named = media.upstream_media_id.as_deref().or(media.link.as_deref()).unwrap_or("");
+            Self::refuse(Operation::DownloadMedia, 404, "100", format!("Unsupported get request. Object with ID '{named}' does not exist"))
+        })
+    }
+
+    async fn mark_read(&self, _token: Option<&BusinessToken>, phone_number_id: &str, wamid: &str) -> UpstreamResult<()> {
+        self.state().read_receipts.push((phone_number_id.to_owned(), wamid.to_owned()));
+        self.phones.business_read(phone_number_id, wamid);
+        Ok(())
+    }
+
+    /// Meta's typing indicator also marks the message read.
+    async fn send_typing(&self, _token: Option<&BusinessToken>, phone_number_id: &str, wamid: &str) -> UpstreamResult<()> {
+        self.state().typing_indicators.push((phone_number_id.to_owned(), wamid.to_owned()));
+        self.phones.business_read(phone_number_id, wamid);
+        self.phones.business_typing(phone_number_id, wamid, crate::db::now_millis() + TYPING_SHOWN_MS);
+        Ok(())
+    }
+
     /// The sandbox knows the display numbers of its own portfolios' numbers only; for any other
     /// id it has nothing to say, so a display number typed at manual bind is taken.
     fn knows_display_number(&self, phone_number_id: &str) -> bool {
@@ -365,6 +511,56 @@ impl Upstream for SandboxUpstream {
             request.requested_name.clone(),
         );
     }
+}
+
+/// What a status webhook says about the business number.
+struct NumberMetadata {
+    waba_id: Option<String>,
+    phone_number_id: String,
+    display_digits: String,
+}
+
+async fn number_metadata(db: &sqlx::AnyPool, phone_number_id: &str) -> Result<NumberMetadata, sqlx::Error> {
+    let owner = crate::channels::store::owner_of_number(db, phone_number_id).await?;
+    let number = match &owner {
+        Some(owner) => crate::channels::store::TenantDb::new(db, &owner.account_id).find_number(phone_number_id).await?,
+        None => None,
+    };
+    Ok(NumberMetadata {
+        waba_id: owner.map(|owner| owner.waba_id),
+        phone_number_id: phone_number_id.to_owned(),
+        display_digits: number.map(|number| api_types::validation::only_digits(&number.display_phone_number)).unwrap_or_default(),
+    })
+}
+
+/// A `messages` webhook carrying one status, as Meta sends it.
+fn status_payload(number: &NumberMetadata, wamid: &str, to: &Recipient, status: &str, errors: Option<Value>) -> Value {
+    let mut entry = json!({
+        "id": wamid,
+        "status": status,
+        "timestamp": (crate::db::now_millis() / 1000).to_string(),
+        "recipient_id": to.wa_id.clone().unwrap_or_default(),
+    });
+    if let Some(user_id) = &to.user_id {
+        entry["recipient_user_id"] = json!(user_id);
+    }
+    if status == "sent" {
+        entry["conversation"] = json!({"id": format!("sandbox-{}", crate::db::new_id()), "origin": {"type": "service"}});
+        entry["pricing"] = json!({"billable": false, "pricing_model": "PMP", "category": "service"});
+    }
+    if let Some(errors) = errors {
+        entry["errors"] = errors;
+    }
+    let value = json!({
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": number.display_digits, "phone_number_id": number.phone_number_id},
+        "statuses": [entry],
+    });
+    let mut change = json!({"changes": [{"field": "messages", "value": value}]});
+    if let Some(waba_id) = &number.waba_id {
+        change["id"] = json!(waba_id);
+    }
+    json!({"object": "whatsapp_business_account", "entry": [change]})
 }
 
 #[cfg(test)]

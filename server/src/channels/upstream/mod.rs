@@ -167,7 +167,7 @@ impl UpstreamError {
         match &self.kind {
             UpstreamErrorKind::Timeout { .. } | UpstreamErrorKind::Unreachable { .. } => true,
             UpstreamErrorKind::Rejected { status, code, .. } => {
-                (*status >= 500 && *status != 501) || *status == 429 || matches!(code.as_str(), "130429" | "131056")
+                (*status >= 500 && *status != 501) || *status == 429 || THROTTLED_CODES.contains(&code.as_str())
             }
             UpstreamErrorKind::Malformed { .. } => false,
         }
@@ -225,6 +225,10 @@ impl From<UpstreamError> for ApiError {
 }
 
 pub type UpstreamResult<T> = Result<T, UpstreamError>;
+
+/// Meta's error codes that mean "too fast, try later" although they come with HTTP 400:
+/// throughput (130429, 80007, 4) and the pair rate to one customer (131056).
+const THROTTLED_CODES: &[&str] = &["4", "80007", "130429", "131056"];
 
 /// Everything the server asks of Meta or YCloud.
 ///
