@@ -89,6 +89,8 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
     let state = app::build_state(db.clone(), settings);
     tracing::info!(upstream = state.upstream.name(), mode = ?state.settings.mode, "upstream ready");
     let housekeeping = webhooks::prune_deliveries_periodically(db.clone(), state.settings.webhook_retention_days);
+    // Webhook workers start with the server: what earlier runs left pending is drained at once.
+    let workers = webhooks::run_workers(state.webhooks.clone());
     let app = build_router(state);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -97,10 +99,11 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
         let served = axum::serve(listener, service).with_graceful_shutdown(async move {
             let _ = stopped.await;
         });
-        // Housekeeping runs beside serving and ends with it (it never ends by itself).
+        // Housekeeping and the webhook workers run beside serving and end with it (they never end by themselves).
         let served = tokio::select! {
             served = served => served,
             () = housekeeping => Ok(()),
+            () = workers => Ok(()),
         };
         if let Err(cause) = served {
             tracing::error!(%cause, "the server stopped with an error");
