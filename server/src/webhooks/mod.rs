@@ -262,8 +262,11 @@ pub fn run_workers(inbox: WebhookInbox) -> impl std::future::Future<Output = ()>
 fn refused_for_its_data(cause: &sqlx::Error) -> bool {
     let sqlx::Error::Database(error) = cause else { return false };
     if let Some(postgres) = error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-        // SQLSTATE classes 22 (data exception, e.g. NUL in text) and 23 (integrity constraint).
-        return postgres.code().starts_with("22") || postgres.code().starts_with("23");
+        // SQLSTATE classes 22 (data exception, e.g. NUL in text) and 23 (integrity constraint),
+        // except a unique violation: there it is a race lost to another worker inserting the
+        // same row (a customer writing to two numbers at once), and the next try finds the row.
+        let code = postgres.code();
+        return code.starts_with("22") || (code.starts_with("23") && code != "23505");
     }
     if error.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
         // Extended result codes keep the primary code in the low byte: TOOBIG, CONSTRAINT, MISMATCH.
