@@ -50,7 +50,7 @@ impl Default for QueueConfig {
             retry_delays: [1, 5, 30, 120, 600].into_iter().map(Duration::from_secs).collect(),
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(250),
-            batch: 64,
+            batch: 256,
         }
     }
 }
