@@ -253,8 +253,8 @@ pub async fn process(inbox: &WebhookInbox, delivery: &StoredDelivery) {
 }
 
 /// Run this server's webhook workers (see [`queue::run_workers`]).
-pub fn run_workers(inbox: WebhookInbox) -> impl std::future::Future<Output = ()> + Send + 'static {
-    queue::run_workers(inbox)
+pub async fn run_workers(inbox: WebhookInbox) {
+    queue::run_workers(inbox).await;
 }
 
 /// True when the database refused the data itself (a value it cannot hold, a broken constraint):

@@ -17,7 +17,6 @@
 //!   (in-process), and deliveries stored by other instances are found by a short poll.
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
@@ -439,29 +438,27 @@ async fn work(inbox: WebhookInbox) {
 
 /// Run this server's workers for as long as the returned future is polled (the server runs it
 /// beside serving; dropping it stops them, and what they held is taken over after the lease).
-pub fn run_workers(inbox: WebhookInbox) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        if !inbox.queue.postgres {
-            // What a killed server held need not wait for its lease to end.
-            match store::release_claims(&inbox.db).await {
-                Ok(0) => {}
-                Ok(released) => tracing::info!(released, "took back the webhook deliveries a stopped server held"),
-                Err(cause) => tracing::warn!(%cause, "cannot take back the webhook deliveries a stopped server held"),
-            }
+pub async fn run_workers(inbox: WebhookInbox) {
+    if !inbox.queue.postgres {
+        // What a killed server held need not wait for its lease to end.
+        match store::release_claims(&inbox.db).await {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(released, "took back the webhook deliveries a stopped server held"),
+            Err(cause) => tracing::warn!(%cause, "cannot take back the webhook deliveries a stopped server held"),
         }
-        let mut workers = tokio::task::JoinSet::new();
-        for _ in 0..inbox.queue.config.workers.max(1) {
-            workers.spawn(work(inbox.clone()));
-        }
-        while let Some(ended) = workers.join_next().await {
-            if let Err(cause) = ended {
-                tracing::error!(%cause, "a webhook worker stopped");
-            }
+    }
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..inbox.queue.config.workers.max(1) {
+        workers.spawn(work(inbox.clone()));
+    }
+    while let Some(ended) = workers.join_next().await {
+        if let Err(cause) = ended {
+            tracing::error!(%cause, "a webhook worker stopped");
         }
     }
 }
 
-/// The queue's settings shared by every clone of an inbox.
+/// A queue for a new inbox (its clones share it).
 pub(super) fn new_queue(db: &sqlx::AnyPool, config: QueueConfig) -> Arc<Queue> {
     Arc::new(Queue::new(db, config))
 }
