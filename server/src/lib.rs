@@ -119,6 +119,8 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
     };
     // The outbox and inbound media downloads, beside serving (they also drain what waits from before).
     let inbox_workers = inbox::workers::run(state.clone());
+    // Webhook workers start with the server: what earlier runs left pending is drained at once.
+    let workers = webhooks::run_workers(state.webhooks.clone());
     let app = build_router(state);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -127,11 +129,12 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
         let served = axum::serve(listener, service).with_graceful_shutdown(async move {
             let _ = stopped.await;
         });
-        // Housekeeping runs beside serving and ends with it (it never ends by itself).
+        // Housekeeping and the webhook workers run beside serving and end with it (they never end by themselves).
         let served = tokio::select! {
             served = served => served,
             () = housekeeping => Ok(()),
             () = inbox_workers => Ok(()),
+            () = workers => Ok(()),
         };
         if let Err(cause) = served {
             tracing::error!(%cause, "the server stopped with an error");

@@ -11,6 +11,10 @@
 //!   which prints `key=value` lines): a cold load until the login form is interactive, with the
 //!   bytes Chromium's resource timing says were transferred by then, and login -> Numbers.
 //! - A burst of wrong logins while health and a logged-in call are timed (issue 7).
+//! - Webhook ingest (issue 9): signed Meta deliveries per second acknowledged and processed, on
+//!   SQLite and PostgreSQL, and durability: `kill -9` of the server binary in the middle of a
+//!   10,000-message burst, a restart, and the counts (`tests/e2e/src/bin/ingest.rs`, built
+//!   optimised: see [`INGEST_PROFILE`]).
 
 use std::path::Path;
 
@@ -25,6 +29,26 @@ pub const TARGET_LOGIN_READY_MS: f64 = 300.0;
 /// During a burst of wrong logins, health and a logged-in call answer within this (issue 7).
 pub const TARGET_UNDER_LOGIN_STORM_MS: f64 = 200.0;
 const STORM_LOGINS: u32 = 200;
+/// Signed Meta deliveries (one message each) processed per second on SQLite, on 2 cores (issue 9).
+pub const TARGET_INGEST_SQLITE_PER_S: f64 = 5000.0;
+const INGEST_MESSAGES: u32 = 20_000;
+const DURABILITY_MESSAGES: u32 = 10_000;
+/// The ingest bench and the server binary it kills are built optimised for speed: the workspace's
+/// release profile is tuned for the wasm bundle's size (`opt-level = "z"`, fat LTO).
+const INGEST_PROFILE: [&str; 12] = [
+    "--config",
+    "profile.ingest-bench.inherits=\"release\"",
+    "--config",
+    "profile.ingest-bench.opt-level=3",
+    "--config",
+    "profile.ingest-bench.lto=false",
+    "--config",
+    "profile.ingest-bench.codegen-units=16",
+    "--config",
+    "profile.ingest-bench.panic=\"unwind\"",
+    "--profile",
+    "ingest-bench",
+];
 const COLD_LOADS: u32 = 7;
 
 /// One file of the bundle: its name and sizes.
@@ -181,6 +205,114 @@ pub fn output_value<'a>(output: &'a str, key: &str) -> Option<&'a str> {
     output.lines().rev().find_map(|line| line.trim().strip_prefix(key)?.strip_prefix('='))
 }
 
+/// What the ingest bench measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestFigures {
+    /// (store, acknowledged per second, processed per second).
+    pub speeds: Vec<(String, f64, f64)>,
+    pub durability: Durability,
+}
+
+/// The counts after the kill and restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Durability {
+    pub messages: u64,
+    pub acknowledged_before_kill: u64,
+    pub stored: u64,
+    pub duplicated: u64,
+    pub missing_acknowledged: u64,
+}
+
+impl IngestFigures {
+    pub fn sqlite_processed_per_s(&self) -> f64 {
+        self.speeds.iter().find(|(store, _, _)| store == "sqlite").map_or(0.0, |(_, _, processed)| *processed)
+    }
+
+    /// Every acknowledged message present, none twice.
+    pub fn durable(&self) -> bool {
+        self.durability.missing_acknowledged == 0 && self.durability.duplicated == 0
+    }
+
+    pub fn table(&self) -> String {
+        let mut table = format!("{:<10} {:>10} {:>16} {:>14}\n", "store", "messages", "acknowledged/s", "processed/s");
+        for (store, acknowledged, processed) in &self.speeds {
+            table += &format!("{store:<10} {INGEST_MESSAGES:>10} {acknowledged:>16.0} {processed:>14.0}\n");
+        }
+        table += &format!("(target: processed >= {TARGET_INGEST_SQLITE_PER_S:.0}/s on SQLite)\n");
+        let d = &self.durability;
+        table += &format!(
+            "durability, kill -9 mid-burst of {}: acknowledged before the kill {}, stored {}, duplicated {}, acknowledged but missing {}\n",
+            d.messages, d.acknowledged_before_kill, d.stored, d.duplicated, d.missing_acknowledged
+        );
+        table
+    }
+
+    pub fn json(&self) -> String {
+        let speeds: Vec<String> = self
+            .speeds
+            .iter()
+            .map(|(store, acknowledged, processed)| {
+                format!("{{\"store\":\"{store}\",\"messages\":{INGEST_MESSAGES},\"acknowledged_per_s\":{acknowledged:.0},\"processed_per_s\":{processed:.0}}}")
+            })
+            .collect();
+        let d = &self.durability;
+        format!(
+            "{{\"speeds\":[{}],\"target_sqlite_processed_per_s\":{TARGET_INGEST_SQLITE_PER_S},\"durability\":{{\"messages\":{},\
+             \"acknowledged_before_kill\":{},\"stored\":{},\"duplicated\":{},\"missing_acknowledged\":{}}}}}",
+            speeds.join(","),
+            d.messages,
+            d.acknowledged_before_kill,
+            d.stored,
+            d.duplicated,
+            d.missing_acknowledged
+        )
+    }
+}
+
+/// Build the ingest bench and the server binary (optimised), then measure on SQLite, on
+/// PostgreSQL (the test cluster, started when needed), and the kill -9 scenario.
+pub fn ingest(root: &Path) -> Outcome<IngestFigures> {
+    Cmd::new("cargo")
+        .arg("build")
+        .args(INGEST_PROFILE)
+        .args(["-p", "wadesk-e2e", "--bin", "ingest", "-p", "wadesk-server", "--bin", "wadesk-server"])
+        .current_dir(root)
+        .run()?;
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let binaries = target.join("ingest-bench");
+    let bench = binaries.join("ingest");
+    let number = |output: &str, key: &str| -> Outcome<f64> {
+        output_value(output, key)
+            .and_then(|value| value.parse().ok())
+            .ok_or_else(|| format!("the ingest bench printed no {key}:\n{output}"))
+    };
+    let postgres = crate::system::ensure_postgres()?;
+    let mut speeds = Vec::new();
+    for (store, url) in [("sqlite", None), ("postgres", Some(postgres.as_str()))] {
+        let mut command = Cmd::new(&bench).args(["speed", store]).arg(INGEST_MESSAGES.to_string());
+        if let Some(url) = url {
+            command = command.arg(url);
+        }
+        let output = command.current_dir(root).capture()?;
+        speeds.push((store.to_owned(), number(&output, "acknowledged_per_s")?, number(&output, "processed_per_s")?));
+    }
+    let output = Cmd::new(&bench)
+        .arg("durability")
+        .arg(binaries.join("wadesk-server"))
+        .arg(DURABILITY_MESSAGES.to_string())
+        .current_dir(root)
+        .capture()?;
+    let count = |key: &str| number(&output, key).map(|value| value as u64);
+    let durability = Durability {
+        messages: count("messages")?,
+        acknowledged_before_kill: count("acknowledged_before_kill")?,
+        stored: count("stored")?,
+        duplicated: count("duplicated")?,
+        missing_acknowledged: count("missing_acknowledged")?,
+    };
+    Ok(IngestFigures { speeds, durability })
+}
+
 pub fn run(root: &Path) -> Outcome {
     let dist = root.join("dist");
     let sizes = bundle_sizes(&dist)?;
@@ -236,15 +368,21 @@ pub fn run(root: &Path) -> Outcome {
     println!("{:<24} {:>7.1} ms {:>7.1} ms   (target max <= {TARGET_UNDER_LOGIN_STORM_MS:.0} ms)", "POST auth/me (logged in)", me_p50, me_max);
     println!("  the {STORM_LOGINS} logins took {storm_ms:.0} ms in all");
 
+    println!("\nWebhook ingest: signed Meta deliveries, one message each, to 4 numbers over 64 keep-alive connections:");
+    let ingest = ingest(root)?;
+    print!("{}", ingest.table());
+
     let storm_ok = health_max <= TARGET_UNDER_LOGIN_STORM_MS && me_max <= TARGET_UNDER_LOGIN_STORM_MS;
     let size_problems = sizes.over_budget();
     let first_load_ok = transferred_total <= TARGET_FIRST_LOAD_BYTES && size_problems.is_empty();
     let verdict = |ok: bool| if ok { "within target" } else { "OVER TARGET" };
     println!(
-        "\nsizes: {}   load: {}   login storm: {}",
+        "\nsizes: {}   load: {}   login storm: {}   ingest: {}   durability: {}",
         verdict(first_load_ok),
         verdict(median <= TARGET_LOGIN_READY_MS),
-        verdict(storm_ok)
+        verdict(storm_ok),
+        verdict(ingest.sqlite_processed_per_s() >= TARGET_INGEST_SQLITE_PER_S),
+        if ingest.durable() { "nothing acknowledged lost, none twice" } else { "LOST OR DUPLICATED MESSAGES" }
     );
     let largest = sizes.largest_chunk().map(FileSize::compressed).unwrap_or(0);
     let chunks_json: Vec<String> = sizes
@@ -262,15 +400,19 @@ pub fn run(root: &Path) -> Outcome {
          \"login_ready_median_ms\":{median:.1},\"login_ready_target_ms\":{TARGET_LOGIN_READY_MS},\
          \"login_to_numbers_median_ms\":{login_to_numbers:.1},\"storm_logins\":{STORM_LOGINS},\"storm_ms\":{storm_ms:.0},\
          \"storm_health_p50_ms\":{health_p50:.1},\"storm_health_max_ms\":{health_max:.1},\"storm_me_p50_ms\":{me_p50:.1},\
-         \"storm_me_max_ms\":{me_max:.1},\"storm_target_ms\":{TARGET_UNDER_LOGIN_STORM_MS}}}\n",
+         \"storm_me_max_ms\":{me_max:.1},\"storm_target_ms\":{TARGET_UNDER_LOGIN_STORM_MS},\"ingest\":{}}}\n",
         transferred[0],
         transferred[1],
         transferred[2],
-        chunks_json.join(",")
+        chunks_json.join(","),
+        ingest.json()
     );
     let json_path = root.join("target").join("bench.json");
     std::fs::write(&json_path, json).map_err(|error| format!("cannot write {}: {error}", json_path.display()))?;
     println!("JSON: {}", json_path.display());
+    if !ingest.durable() {
+        return Err(format!("durability: {:?}", ingest.durability));
+    }
     if first_load_ok {
         Ok(())
     } else {
@@ -326,6 +468,22 @@ mod tests {
         assert!(sizes.first_load.iter().all(|file| file.gzip < file.raw && file.brotli < file.raw));
         assert!(size_table(&sizes).contains("split_x-1.wasm"));
         std::fs::remove_dir_all(&dist).unwrap();
+    }
+
+    #[test]
+    fn ingest_figures_read_as_json_and_judge_durability() {
+        let durability = Durability { messages: 10, acknowledged_before_kill: 5, stored: 10, duplicated: 0, missing_acknowledged: 0 };
+        let figures = IngestFigures { speeds: vec![("sqlite".to_owned(), 7000.0, 6000.0), ("postgres".to_owned(), 3000.0, 2500.0)], durability };
+        let json: serde_json::Value = serde_json::from_str(&figures.json()).unwrap();
+        assert_eq!(json["speeds"][1]["processed_per_s"], 2500);
+        assert_eq!(json["durability"]["acknowledged_before_kill"], 5);
+        assert_eq!(figures.sqlite_processed_per_s(), 6000.0);
+        assert!(figures.durable());
+        assert!(figures.table().contains("postgres"));
+        let lost = IngestFigures { durability: Durability { missing_acknowledged: 1, ..durability }, ..figures.clone() };
+        assert!(!lost.durable());
+        let twice = IngestFigures { durability: Durability { duplicated: 1, ..durability }, ..figures };
+        assert!(!twice.durable());
     }
 
     #[test]

@@ -1,17 +1,19 @@
 //! Webhooks from Meta and YCloud: `GET {base}/webhooks/meta` (subscription handshake),
 //! `POST {base}/webhooks/meta` and `POST {base}/webhooks/ycloud`.
 //!
-//! A delivery is checked (signature over the raw body), stored as received, acknowledged, and only
-//! then processed in the background, so a slow or failing step never makes the sender retry a
-//! delivery we already hold. A body we cannot read is stored and marked unprocessable, never a 500.
+//! A delivery is checked (signature over the raw body), stored as received, acknowledged once its
+//! row is committed, and only then processed by the queue's workers ([`queue`]), so a slow or
+//! failing step never makes the sender retry a delivery we already hold. A body we cannot read is
+//! stored and marked unprocessable, never a 500.
 
 pub mod events;
 pub mod meta_payload;
+pub mod queue;
 pub mod signature;
 pub mod store;
 pub mod ycloud_payload;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,27 +30,36 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 
 use self::events::NumberEvent;
-use crate::inbox::MessageEvent;
+use self::queue::{Outcome, QueueConfig};
 use self::signature::{SignatureError, SignatureHeader};
+use self::store::{ClaimedWebhookEvent, DeliveryState};
 use crate::channels::store as channel_store;
+use crate::inbox::MessageEvent;
 use crate::state::AppState;
 use crate::web::error::ApiError;
 
-/// Where deliveries go: the database, and what keeps one server's processing in order (one
-/// delivery at a time, oldest first) and its receive times strictly increasing. Built once with
-/// the server's state; the sandbox feeds its simulated deliveries through the same inbox.
+/// Where deliveries go: the database, the queue that stores and processes them (its receipt
+/// writer, workers and wake-ups), and the receive clock that keeps one server's receive times
+/// strictly increasing. Built once with the server's state; the sandbox feeds its simulated
+/// deliveries through the same inbox.
 #[derive(Clone)]
 pub struct WebhookInbox {
     db: AnyPool,
-    order: Arc<tokio::sync::Mutex<()>>,
     clock: Arc<store::ReceivedClock>,
+    queue: Arc<queue::Queue>,
     /// Where processing announces the inbox events it committed.
     realtime: crate::realtime::Realtime,
 }
 
 impl WebhookInbox {
     pub fn new(db: AnyPool) -> WebhookInbox {
-        WebhookInbox { db, order: Arc::default(), clock: Arc::default(), realtime: Default::default() }
+        WebhookInbox::with_queue(db, QueueConfig::default())
+    }
+
+    /// An inbox whose queue runs with `config` (tests shorten the retry delays).
+    pub fn with_queue(db: AnyPool, config: QueueConfig) -> WebhookInbox {
+        let queue = queue::new_queue(&db, config);
+        WebhookInbox { db, clock: Arc::default(), queue, realtime: Default::default() }
     }
 
     pub fn db(&self) -> &AnyPool {
@@ -58,6 +69,11 @@ impl WebhookInbox {
     /// The server's event fan-out (the state shares this one).
     pub fn realtime(&self) -> &crate::realtime::Realtime {
         &self.realtime
+    }
+
+    /// This server's name in the deliveries it claims (`webhook_events.claimed_by`).
+    pub fn instance(&self) -> &str {
+        self.queue.instance()
     }
 }
 
@@ -192,15 +208,10 @@ async fn receive(
     accept(state.webhooks.clone(), provider, &body).await
 }
 
-/// Store, acknowledge, then process in the background.
+/// Store, then acknowledge once the row is committed; the queue's workers process it.
 async fn accept(inbox: WebhookInbox, provider: Provider, body: &[u8]) -> Response {
     match store_delivery(&inbox, provider, body).await {
-        Ok(stored) => {
-            tokio::spawn(async move {
-                process(&inbox, &stored).await;
-            });
-            (StatusCode::OK, Json(Envelope::success(Value::Null))).into_response()
-        }
+        Ok(_) => (StatusCode::OK, Json(Envelope::success(Value::Null))).into_response(),
         // Not stored: answer an error so the sender delivers it again later.
         Err(cause) => ApiError::from(cause).into_response(),
     }
@@ -213,106 +224,37 @@ pub struct StoredDelivery {
     pub provider: Provider,
     pub body: String,
     pub body_sha256: String,
+    /// The business number it concerns (see [`queue::ordering_key`]), or a key of its own.
+    pub ordering_key: String,
+    /// Set by the receipt writer, in commit order.
+    pub received_at: i64,
 }
 
+/// Store a delivery (many receipts share one commit) and return once it is committed; the
+/// workers are woken to process it.
 pub async fn store_delivery(inbox: &WebhookInbox, provider: Provider, body: &[u8]) -> Result<StoredDelivery, sqlx::Error> {
     let body_sha256 = hex::encode(Sha256::digest(body));
     // JSON is UTF-8; anything else is kept as readable as it goes and will be unprocessable.
     // PostgreSQL TEXT cannot hold NUL, and no JSON text contains a raw one.
     let body = String::from_utf8_lossy(body).replace('\0', "\u{FFFD}");
-    let received_at = inbox.clock.next();
-    let event_id = store::store_webhook_event(&inbox.db, received_at, provider.as_str(), &body, &body_sha256).await?;
-    Ok(StoredDelivery { event_id, provider, body, body_sha256 })
+    let event_id = crate::db::new_id();
+    let ordering_key = queue::ordering_key(provider, &body).unwrap_or_else(|| format!("delivery:{event_id}"));
+    let mut delivery = StoredDelivery { event_id, provider, body, body_sha256, ordering_key, received_at: 0 };
+    delivery.received_at = queue::store(inbox, delivery.clone()).await?;
+    Ok(delivery)
 }
 
-/// Deliveries to one server are processed one at a time and oldest first (the inbox's lock), so
-/// two copies of one body are still processed once, and a later fact about a number
-/// (DISCONNECTED) is never overwritten by an earlier one (FLAGGED) that happened to be scheduled
-/// after it.
-/// Process `delivery`, after every delivery stored before it that is still pending. Never fails:
-/// problems are logged and written to the rows. A delivery whose processing failed stays pending
-/// and is tried again, still in order, when the next delivery arrives.
+/// Process `delivery` now, after every older unfinished delivery of its business number, and
+/// return once it is settled (or waiting for a retry). The sandbox uses it to answer with the
+/// delivery applied; the workers would get to it anyway. Never fails: problems are logged and
+/// written to the rows.
 pub async fn process(inbox: &WebhookInbox, delivery: &StoredDelivery) {
-    let _one_at_a_time = inbox.order.lock().await;
-    // Several servers on one PostgreSQL database take turns too: a session-level advisory lock
-    // held on one connection while this server drains the backlog (released if it dies).
-    let across_servers = match ServersTurn::take(&inbox.db).await {
-        Ok(turn) => turn,
-        Err(cause) => {
-            tracing::error!(%cause, event_id = %delivery.event_id, "cannot take the webhook processing turn");
-            return;
-        }
-    };
-    drain(inbox, delivery).await;
-    if let Some(turn) = across_servers {
-        turn.release().await;
-    }
+    queue::process_now(inbox, delivery).await;
 }
 
-/// The advisory lock that lets one server at a time process a PostgreSQL database's deliveries.
-/// SQLite needs none: one file has one writer, and one server process uses it.
-struct ServersTurn(sqlx::pool::PoolConnection<sqlx::Any>);
-
-/// An arbitrary key for the lock, the same in every wadesk server.
-const PROCESSING_LOCK_KEY: i64 = 0x7761_6465_736b_0001;
-
-impl ServersTurn {
-    async fn take(db: &AnyPool) -> Result<Option<ServersTurn>, sqlx::Error> {
-        if !db.connect_options().database_url.scheme().starts_with("postgres") {
-            return Ok(None);
-        }
-        let mut connection = db.acquire().await?;
-        sqlx::query("SELECT pg_advisory_lock($1)").bind(PROCESSING_LOCK_KEY).execute(&mut *connection).await?;
-        Ok(Some(ServersTurn(connection)))
-    }
-
-    async fn release(mut self) {
-        if let Err(cause) = sqlx::query("SELECT pg_advisory_unlock($1)").bind(PROCESSING_LOCK_KEY).execute(&mut *self.0).await {
-            // The connection goes back to the pool still holding the lock: close it instead.
-            tracing::warn!(%cause, "cannot release the webhook processing lock; closing its connection");
-            let _ = self.0.detach();
-        }
-    }
-}
-
-async fn drain(inbox: &WebhookInbox, delivery: &StoredDelivery) {
-    let db = &inbox.db;
-    loop {
-        // Whichever task got the lock, deliveries are applied in the order they were stored.
-        let next = match store::oldest_pending_webhook_event(db).await {
-            Ok(Some(next)) => next,
-            Ok(None) => return,
-            Err(cause) => {
-                tracing::error!(%cause, event_id = %delivery.event_id, "cannot read the pending webhooks");
-                return;
-            }
-        };
-        let Some(provider) = Provider::from_name(&next.provider) else {
-            tracing::error!(event_id = %next.id, provider = %next.provider, "a stored webhook names no known provider");
-            if !finish(db, &next.id, "unprocessable", Some("unknown provider")).await {
-                return;
-            }
-            continue;
-        };
-        let next = StoredDelivery { event_id: next.id, provider, body: next.body, body_sha256: next.body_sha256 };
-        match outcome_of(inbox, &next).await {
-            // An outcome that cannot be written leaves the row pending; stop rather than apply it twice now.
-            Ok((state, note)) if finish(db, &next.event_id, state, note.as_deref()).await => {}
-            Ok(_) => return,
-            Err(cause) if refused_for_its_data(&cause) => {
-                // Retrying would fail the same way, and a pending row holds up every later one.
-                tracing::error!(%cause, event_id = %next.event_id, "the database refused what a webhook carries");
-                if !finish(db, &next.event_id, "failed", Some(&format!("the database refused it: {cause}"))).await {
-                    return;
-                }
-            }
-            Err(cause) => {
-                // Left pending: skipping it would let later deliveries overtake it.
-                tracing::error!(%cause, event_id = %next.event_id, "webhook processing failed");
-                return;
-            }
-        }
-    }
+/// Run this server's webhook workers (see [`queue::run_workers`]).
+pub async fn run_workers(inbox: WebhookInbox) {
+    queue::run_workers(inbox).await;
 }
 
 /// True when the database refused the data itself (a value it cannot hold, a broken constraint):
@@ -320,8 +262,11 @@ async fn drain(inbox: &WebhookInbox, delivery: &StoredDelivery) {
 fn refused_for_its_data(cause: &sqlx::Error) -> bool {
     let sqlx::Error::Database(error) = cause else { return false };
     if let Some(postgres) = error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-        // SQLSTATE classes 22 (data exception, e.g. NUL in text) and 23 (integrity constraint).
-        return postgres.code().starts_with("22") || postgres.code().starts_with("23");
+        // SQLSTATE classes 22 (data exception, e.g. NUL in text) and 23 (integrity constraint),
+        // except a unique violation: there it is a race lost to another worker inserting the
+        // same row (a customer writing to two numbers at once), and the next try finds the row.
+        let code = postgres.code();
+        return code.starts_with("22") || (code.starts_with("23") && code != "23505");
     }
     if error.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
         // Extended result codes keep the primary code in the low byte: TOOBIG, CONSTRAINT, MISMATCH.
@@ -331,42 +276,66 @@ fn refused_for_its_data(cause: &sqlx::Error) -> bool {
     false
 }
 
-/// Record a delivery's outcome; false when that failed.
-async fn finish(db: &AnyPool, event_id: &str, state: &str, note: Option<&str>) -> bool {
-    match store::finish_webhook_event(db, event_id, state, note).await {
-        Ok(()) => true,
-        Err(cause) => {
-            tracing::error!(%cause, %event_id, "cannot record the webhook outcome");
-            false
+/// What each delivery of a batch (one number's, oldest first) comes to, applied in order: the
+/// number events of each, then all their messages and statuses in one transaction. An error
+/// leaves the batch for the queue to retry or split (applying is idempotent, so a batch tried
+/// again changes nothing it already changed).
+async fn outcomes_of(db: &AnyPool, realtime: &crate::realtime::Realtime, batch: &[ClaimedWebhookEvent]) -> Result<Vec<Outcome>, sqlx::Error> {
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(batch.len());
+    let mut messages = Vec::new();
+    // Deliveries (by index) whose number events found a bound number, and those with messages.
+    let mut matched = HashSet::new();
+    let mut with_messages = Vec::new();
+    let mut bodies_seen = HashSet::new();
+    for (index, delivery) in batch.iter().enumerate() {
+        let Some(provider) = Provider::from_name(&delivery.provider) else {
+            tracing::error!(event_id = %delivery.id, provider = %delivery.provider, "a stored webhook names no known provider");
+            outcomes.push((DeliveryState::Unprocessable, Some("unknown provider".to_owned())));
+            continue;
+        };
+        let copy_in_batch = !bodies_seen.insert(delivery.body_sha256.as_str());
+        if copy_in_batch || store::same_body_seen_before(db, &delivery.id, provider.as_str(), &delivery.body_sha256).await? {
+            outcomes.push((DeliveryState::Duplicate, None));
+            continue;
+        }
+        let (events, delivery_messages) = match parse(provider, &delivery.body) {
+            Ok(parsed) => parsed,
+            Err(reason) => {
+                tracing::warn!(event_id = %delivery.id, %reason, "unprocessable webhook");
+                outcomes.push((DeliveryState::Unprocessable, Some(reason)));
+                continue;
+            }
+        };
+        if events.is_empty() && delivery_messages.is_empty() {
+            outcomes.push((DeliveryState::Ignored, Some("nothing about numbers, onboarding or messages".to_owned())));
+            continue;
+        }
+        if events::apply_events(db, realtime, &events).await?.matched > 0 {
+            matched.insert(index);
+        }
+        if !delivery_messages.is_empty() {
+            with_messages.push(index);
+            messages.extend(delivery_messages);
+        }
+        // Settled below, once the messages are applied.
+        outcomes.push((DeliveryState::Processed, None));
+    }
+    if !messages.is_empty() {
+        // The batch's messages and statuses go in one transaction (and idempotently, so a batch
+        // tried again after its outcome could not be recorded changes nothing more). One number's
+        // deliveries: they all find its account, or none does.
+        let applied_messages = crate::inbox::apply_events(db, realtime, &messages).await?;
+        if applied_messages.matched > 0 {
+            matched.extend(with_messages);
         }
     }
-}
-
-async fn outcome_of(inbox: &WebhookInbox, delivery: &StoredDelivery) -> Result<(&'static str, Option<String>), sqlx::Error> {
-    let db = &inbox.db;
-    let provider = delivery.provider.as_str();
-    if store::same_body_seen_before(db, &delivery.event_id, provider, &delivery.body_sha256).await? {
-        return Ok(("duplicate", None));
-    }
-    let (events, messages) = match parse(delivery.provider, &delivery.body) {
-        Ok(parsed) => parsed,
-        Err(reason) => {
-            tracing::warn!(event_id = %delivery.event_id, %reason, "unprocessable webhook");
-            return Ok(("unprocessable", Some(reason)));
+    for (index, outcome) in outcomes.iter_mut().enumerate() {
+        if outcome.0 == DeliveryState::Processed && !matched.contains(&index) {
+            // Removed numbers, or numbers never bound here: acknowledged and ignored.
+            *outcome = (DeliveryState::Ignored, Some("no number bound here".to_owned()));
         }
-    };
-    if events.is_empty() && messages.is_empty() {
-        return Ok(("ignored", Some("nothing about numbers, onboarding or messages".to_owned())));
     }
-    let applied = events::apply_events(db, &inbox.realtime, &events).await?;
-    // A delivery's messages and statuses are applied in one transaction (and idempotently, so
-    // a delivery tried again after its outcome could not be recorded changes nothing more).
-    let applied_messages = crate::inbox::apply_events(db, &inbox.realtime, &messages).await?;
-    if applied.matched + applied_messages.matched == 0 {
-        // Removed numbers, or numbers never bound here: acknowledged and ignored.
-        return Ok(("ignored", Some("no number bound here".to_owned())));
-    }
-    Ok(("processed", None))
+    Ok(outcomes)
 }
 
 /// A delivery's events: about numbers and onboarding, and about messages (the inbox's).
@@ -402,9 +371,10 @@ pub async fn prune_deliveries_periodically(db: AnyPool, retention_days: u32) {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     use serde_json::json;
+    use sqlx::Row;
 
     use super::*;
     use crate::channels::test_database::{TestDatabase, NUMBER_DIGITS};
@@ -414,14 +384,52 @@ mod tests {
         WebhookInbox::new(test.db.clone())
     }
 
+    /// An inbox whose failed tries are retried at once, `retries` times.
+    fn impatient_inbox(test: &TestDatabase, retries: usize) -> WebhookInbox {
+        let config = QueueConfig { retry_delays: vec![Duration::ZERO; retries], ..QueueConfig::default() };
+        WebhookInbox::with_queue(test.db.clone(), config)
+    }
+
     /// Meta's quality webhook for the test number; `event` FLAGGED or UNFLAGGED.
     fn quality_update(event: &str, limit: &str) -> Vec<u8> {
-        json!({"object": "whatsapp_business_account", "entry": [{"id": "1000000000000001", "changes": [{
+        quality_update_of("1000000000000001", event, limit)
+    }
+
+    fn quality_update_of(waba_id: &str, event: &str, limit: &str) -> Vec<u8> {
+        json!({"object": "whatsapp_business_account", "entry": [{"id": waba_id, "changes": [{
             "field": "phone_number_quality_update",
             "value": {"display_phone_number": NUMBER_DIGITS, "event": event, "max_daily_conversations_per_business": limit},
         }]}]})
         .to_string()
         .into_bytes()
+    }
+
+    /// (state, attempts, last_error, claimed_by) of a stored delivery.
+    async fn row_of(test: &TestDatabase, delivery: &StoredDelivery) -> (String, i64, Option<String>, Option<String>) {
+        let row = sqlx::query("SELECT state, attempts, last_error, claimed_by FROM webhook_events WHERE id = $1")
+            .bind(&delivery.event_id)
+            .fetch_one(&test.db)
+            .await
+            .unwrap();
+        (row.get("state"), row.get("attempts"), row.get("last_error"), row.get("claimed_by"))
+    }
+
+    /// Make every read of the numbers fail as an unreachable table does (not a refusal of the data).
+    async fn hide_numbers(test: &TestDatabase, hidden: bool) {
+        let sql = if hidden {
+            "ALTER TABLE whatsapp_numbers RENAME TO whatsapp_numbers_away"
+        } else {
+            "ALTER TABLE whatsapp_numbers_away RENAME TO whatsapp_numbers"
+        };
+        sqlx::query(sql).execute(&test.db).await.unwrap();
+    }
+
+    async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !done().await {
+            assert!(Instant::now() < deadline, "waited in vain for {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     #[tokio::test]
@@ -431,7 +439,8 @@ mod tests {
         let inbox = inbox_of(&test);
         let flagged = store_delivery(&inbox, Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
         let unflagged = store_delivery(&inbox, Provider::Meta, &quality_update("UNFLAGGED", "TIER_10K")).await.unwrap();
-        // The background task of the later delivery gets to run first.
+        assert_eq!(flagged.ordering_key, unflagged.ordering_key, "one WABA, one key");
+        // The later delivery gets processed first: it takes the older one with it, in order.
         process(&inbox, &unflagged).await;
         process(&inbox, &flagged).await;
         assert_eq!(test.number_state().await, (NumberStatus::Connected, MessagingLimit::Tier10K));
@@ -439,17 +448,43 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_held_up_database_does_not_hold_up_deliveries_to_another() {
-        let stuck = TestDatabase::with_number(NumberStatus::Connected).await;
-        let other = TestDatabase::with_number(NumberStatus::Connected).await;
-        // As if a delivery to the first database were stuck mid-processing (a slow query, a busy runtime).
-        let stuck_inbox = inbox_of(&stuck);
-        let _held = stuck_inbox.order.lock().await;
-        let delivery = store_delivery(&inbox_of(&other), Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
-        tokio::time::timeout(Duration::from_secs(10), process(&inbox_of(&other), &delivery))
+    async fn a_number_held_by_another_instance_does_not_hold_up_other_numbers() {
+        let test = TestDatabase::with_number(NumberStatus::Connected).await;
+        let inbox = inbox_of(&test);
+        let held = store_delivery(&inbox, Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
+        // Another instance is in the middle of it (its lease is live).
+        sqlx::query("UPDATE webhook_events SET claimed_by = 'other', claimed_until = $1, attempts = 1 WHERE id = $2")
+            .bind(crate::db::now_millis() + 60_000)
+            .bind(&held.event_id)
+            .execute(&test.db)
             .await
-            .expect("the other database's delivery was processed while the first one was held up");
-        assert_eq!(other.number_state().await, (NumberStatus::Flagged, MessagingLimit::Tier2K));
+            .unwrap();
+        let elsewhere = store_delivery(&inbox, Provider::Meta, &quality_update_of("1000000000000099", "FLAGGED", "TIER_2K")).await.unwrap();
+        assert_ne!(elsewhere.ordering_key, held.ordering_key);
+        tokio::time::timeout(Duration::from_secs(10), process(&inbox, &elsewhere))
+            .await
+            .expect("the other number's delivery was processed while the first one was held");
+        assert_eq!(row_of(&test, &elsewhere).await.0, "ignored");
+        assert_eq!(row_of(&test, &held).await.0, "pending");
+        assert_eq!(test.number_state().await, (NumberStatus::Connected, MessagingLimit::Tier250));
+    }
+
+    #[tokio::test]
+    async fn a_crashed_instances_claim_expires_and_is_taken_over() {
+        let test = TestDatabase::with_number(NumberStatus::Connected).await;
+        let inbox = inbox_of(&test);
+        let delivery = store_delivery(&inbox, Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
+        sqlx::query("UPDATE webhook_events SET claimed_by = 'dead', claimed_until = $1, attempts = 1 WHERE id = $2")
+            .bind(crate::db::now_millis() - 1)
+            .bind(&delivery.event_id)
+            .execute(&test.db)
+            .await
+            .unwrap();
+        process(&inbox, &delivery).await;
+        let (state, attempts, _, claimed_by) = row_of(&test, &delivery).await;
+        assert_eq!((state.as_str(), attempts), ("processed", 2));
+        assert_eq!(claimed_by.as_deref(), Some(inbox.instance()));
+        assert_eq!(test.number_state().await, (NumberStatus::Flagged, MessagingLimit::Tier2K));
     }
 
     #[tokio::test]
@@ -466,11 +501,50 @@ mod tests {
         let inbox = inbox_of(&test);
         let poison = store_delivery(&inbox, Provider::Meta, &quality_update("FLAGGED", "POISON")).await.unwrap();
         let later = store_delivery(&inbox, Provider::Meta, &quality_update("UNFLAGGED", "TIER_10K")).await.unwrap();
-        process(&inbox, &poison).await;
+        // Both in one batch: the poison is kept apart, the later one still applied.
         process(&inbox, &later).await;
         assert_eq!(test.deliveries_in("pending").await, 0);
         assert_eq!(test.deliveries_in("failed").await, 1);
+        let (_, attempts, last_error, _) = row_of(&test, &poison).await;
+        assert_eq!(attempts, 1, "a refusal is not tried again");
+        assert!(last_error.is_some_and(|error| error.contains("refused")));
         assert_eq!(test.number_state().await, (NumberStatus::Connected, MessagingLimit::Tier10K));
+    }
+
+    #[tokio::test]
+    async fn a_step_that_keeps_failing_is_tried_again_then_failed_with_the_reason_and_frees_its_number() {
+        let test = TestDatabase::with_number(NumberStatus::Connected).await;
+        let inbox = impatient_inbox(&test, 2);
+        hide_numbers(&test, true).await;
+        let doomed = store_delivery(&inbox, Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
+        process(&inbox, &doomed).await;
+        let (state, attempts, last_error, _) = row_of(&test, &doomed).await;
+        assert_eq!((state.as_str(), attempts), ("failed", 3), "the first try and two retries");
+        assert!(last_error.is_some_and(|error| error.contains("whatsapp_numbers")));
+        hide_numbers(&test, false).await;
+        let later = store_delivery(&inbox, Provider::Meta, &quality_update("UNFLAGGED", "TIER_10K")).await.unwrap();
+        process(&inbox, &later).await;
+        assert_eq!(row_of(&test, &later).await.0, "processed");
+        assert_eq!(test.number_state().await, (NumberStatus::Connected, MessagingLimit::Tier10K));
+    }
+
+    #[tokio::test]
+    async fn a_failed_try_waits_for_its_delay_and_a_worker_retries_it() {
+        let test = TestDatabase::with_number(NumberStatus::Connected).await;
+        let config = QueueConfig { retry_delays: vec![Duration::from_millis(300); 5], poll: Duration::from_millis(20), ..QueueConfig::default() };
+        let inbox = WebhookInbox::with_queue(test.db.clone(), config);
+        hide_numbers(&test, true).await;
+        let delivery = store_delivery(&inbox, Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
+        process(&inbox, &delivery).await;
+        let (state, attempts, last_error, _) = row_of(&test, &delivery).await;
+        assert_eq!((state.as_str(), attempts), ("pending", 1), "waiting for its retry");
+        assert!(last_error.is_some());
+        hide_numbers(&test, false).await;
+        let workers = tokio::spawn(run_workers(inbox.clone()));
+        until("the retry", async || row_of(&test, &delivery).await.0 == "processed").await;
+        workers.abort();
+        assert!(row_of(&test, &delivery).await.1 >= 2);
+        assert_eq!(test.number_state().await, (NumberStatus::Flagged, MessagingLimit::Tier2K));
     }
 
     #[test]
@@ -488,5 +562,62 @@ mod tests {
         process(&inbox_of(&test), &later).await;
         assert_eq!(test.deliveries_in("pending").await, 0);
         assert_eq!(test.number_state().await, (NumberStatus::Connected, MessagingLimit::Tier10K));
+    }
+
+    #[tokio::test]
+    async fn workers_drain_what_is_pending_when_they_start() {
+        let test = TestDatabase::with_number(NumberStatus::Connected).await;
+        let inbox = inbox_of(&test);
+        // Stored by a server that stopped before processing them; nothing new arrives.
+        store_delivery(&inbox, Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
+        store_delivery(&inbox, Provider::Meta, &quality_update("UNFLAGGED", "TIER_10K")).await.unwrap();
+        let workers = tokio::spawn(run_workers(inbox_of(&test)));
+        until("the backlog to drain", async || test.deliveries_in("processed").await == 2).await;
+        workers.abort();
+        assert_eq!(test.number_state().await, (NumberStatus::Connected, MessagingLimit::Tier10K));
+    }
+
+    #[tokio::test]
+    async fn copies_of_one_body_are_processed_once() {
+        let test = TestDatabase::with_number(NumberStatus::Connected).await;
+        let inbox = inbox_of(&test);
+        let first = store_delivery(&inbox, Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
+        let copy = store_delivery(&inbox, Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
+        process(&inbox, &copy).await;
+        let again = store_delivery(&inbox, Provider::Meta, &quality_update("FLAGGED", "TIER_2K")).await.unwrap();
+        process(&inbox, &again).await;
+        assert_eq!(row_of(&test, &first).await.0, "processed");
+        assert_eq!(row_of(&test, &copy).await.0, "duplicate", "a copy in the same batch");
+        assert_eq!(row_of(&test, &again).await.0, "duplicate", "a copy after it settled");
+    }
+
+    #[test]
+    fn ordering_keys_name_the_business_number() {
+        let meta = json!({"entry": [{"id": "W1", "changes": [{"field": "messages",
+            "value": {"metadata": {"phone_number_id": "P1"}}}]}]})
+        .to_string();
+        assert_eq!(queue::ordering_key(Provider::Meta, &meta).as_deref(), Some("meta:number:P1"));
+        assert_eq!(queue::ordering_key(Provider::Sandbox, &meta).as_deref(), Some("meta:number:P1"));
+        let quality = String::from_utf8(quality_update("FLAGGED", "TIER_2K")).unwrap();
+        assert_eq!(queue::ordering_key(Provider::Meta, &quality).as_deref(), Some("meta:waba:1000000000000001"));
+        let inbound = json!({"type": "whatsapp.inbound_message.received", "whatsappInboundMessage": {"to": "+1 555-0100", "from": "+86 138"}}).to_string();
+        assert_eq!(queue::ordering_key(Provider::Ycloud, &inbound).as_deref(), Some("ycloud:number:15550100"));
+        let status = json!({"type": "whatsapp.message.updated", "whatsappMessage": {"from": "+15550100", "to": "+86138"}}).to_string();
+        assert_eq!(queue::ordering_key(Provider::Ycloud, &status).as_deref(), Some("ycloud:number:15550100"));
+        let waba = json!({"type": "whatsapp.business_account.updated", "whatsappBusinessAccount": {"id": "W9"}}).to_string();
+        assert_eq!(queue::ordering_key(Provider::Ycloud, &waba).as_deref(), Some("ycloud:waba:W9"));
+        assert_eq!(queue::ordering_key(Provider::Meta, "not json"), None);
+        assert_eq!(queue::ordering_key(Provider::Ycloud, "{}"), None);
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_body_gets_a_key_of_its_own() {
+        let test = TestDatabase::with_number(NumberStatus::Connected).await;
+        let inbox = inbox_of(&test);
+        let first = store_delivery(&inbox, Provider::Meta, b"not json").await.unwrap();
+        let second = store_delivery(&inbox, Provider::Meta, b"not json either").await.unwrap();
+        assert_ne!(first.ordering_key, second.ordering_key);
+        process(&inbox, &second).await;
+        assert_eq!(row_of(&test, &second).await.0, "unprocessable");
     }
 }

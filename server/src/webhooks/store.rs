@@ -1,12 +1,14 @@
-//! The raw webhook deliveries (`webhook_events`): stored before they are acknowledged, processed
-//! oldest first, pruned once settled. Deliveries are not yet any account's data: processing
-//! resolves the owning account from the provider's ids and goes on through its `TenantDb`.
+//! The raw webhook deliveries (`webhook_events`): stored before they are acknowledged, claimed by
+//! the workers of any server instance sharing the database (see `queue`), pruned once settled.
+//! Deliveries are not yet any account's data: processing resolves the owning account from the
+//! provider's ids and goes on through its `TenantDb`.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use sqlx::{AnyPool, Row};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::db::{new_id, now_millis};
+use crate::db::now_millis;
 
 pub type DbResult<T> = Result<T, sqlx::Error>;
 
@@ -28,29 +30,274 @@ impl ReceivedClock {
     }
 }
 
-/// Store a raw webhook delivery; returns its id.
-pub async fn store_webhook_event(db: &AnyPool, received_at: i64, provider: &str, body: &str, body_sha256: &str) -> DbResult<String> {
-    let id = new_id();
-    sqlx::query(
-        "INSERT INTO webhook_events (id, provider, received_at, body, body_sha256, state) VALUES ($1, $2, $3, $4, $5, 'pending')",
-    )
-    .bind(&id)
-    .bind(provider)
-    .bind(received_at)
-    .bind(body)
-    .bind(body_sha256)
-    .execute(db)
-    .await?;
-    Ok(id)
+/// Where a delivery is in its life (`webhook_events.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Stored, not settled yet: waiting, claimed by a worker, or waiting for a retry.
+    Pending,
+    Processed,
+    /// The same body was settled before.
+    Duplicate,
+    /// Nothing in it concerns a number bound here.
+    Ignored,
+    /// Not a body we can read.
+    Unprocessable,
+    /// Refused by the database, or still failing after the last try.
+    Failed,
 }
 
-/// A stored delivery still waiting to be processed.
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Processed => "processed",
+            DeliveryState::Duplicate => "duplicate",
+            DeliveryState::Ignored => "ignored",
+            DeliveryState::Unprocessable => "unprocessable",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<DeliveryState> {
+        use DeliveryState::*;
+        [Pending, Processed, Duplicate, Ignored, Unprocessable, Failed].into_iter().find(|state| state.as_str() == name)
+    }
+}
+
+/// A delivery to store.
 #[derive(Debug, Clone)]
-pub struct PendingWebhookEvent {
+pub struct NewWebhookEvent<'a> {
+    pub id: &'a str,
+    pub provider: &'a str,
+    pub received_at: i64,
+    pub body: &'a str,
+    pub body_sha256: &'a str,
+    pub ordering_key: &'a str,
+}
+
+/// How many rows one INSERT carries (9 binds each, well under both databases' limits).
+const ROWS_PER_INSERT: usize = 64;
+
+/// Store deliveries, pending, in one statement per [`ROWS_PER_INSERT`] rows on `connection`
+/// (the caller's transaction: many receipts, one commit).
+pub async fn insert_webhook_events(connection: &mut AnyConnection, events: &[NewWebhookEvent<'_>]) -> DbResult<()> {
+    for chunk in events.chunks(ROWS_PER_INSERT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let first = row * 6;
+                format!("(${}, ${}, ${}, ${}, ${}, 'pending', ${})", first + 1, first + 2, first + 3, first + 4, first + 5, first + 6)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO webhook_events (id, provider, received_at, body, body_sha256, state, ordering_key) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for event in chunk {
+            query = query
+                .bind(event.id)
+                .bind(event.provider)
+                .bind(event.received_at)
+                .bind(event.body)
+                .bind(event.body_sha256)
+                .bind(event.ordering_key);
+        }
+        query.execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
+/// A pending delivery that may start a claim: the oldest of its number among those not held.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub id: String,
+    pub ordering_key: String,
+    pub received_at: i64,
+}
+
+/// The oldest pending deliveries (at most `limit`, oldest first) of the numbers nobody holds at
+/// `now`: no delivery of theirs is claimed under a live lease or waiting for its retry. Only
+/// `ordering_key`'s when given. On PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED`, so
+/// two workers claiming at once look at different rows.
+pub async fn claim_candidates(
+    connection: &mut AnyConnection,
+    now: i64,
+    ordering_key: Option<&str>,
+    limit: i64,
+    postgres: bool,
+) -> DbResult<Vec<Candidate>> {
+    let only_key = if ordering_key.is_some() { "AND ordering_key = $3" } else { "" };
+    let lock = if postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "SELECT id, ordering_key, received_at FROM webhook_events WHERE state = 'pending' {only_key} \
+         AND ordering_key NOT IN (SELECT ordering_key FROM webhook_events WHERE state = 'pending' AND attempts > 0 \
+         AND (claimed_until >= $1 OR next_attempt_at > $1)) \
+         ORDER BY received_at, id LIMIT $2 {lock}"
+    );
+    let mut query = sqlx::query(&sql).bind(now).bind(limit);
+    if let Some(ordering_key) = ordering_key {
+        query = query.bind(ordering_key);
+    }
+    let rows = query.fetch_all(&mut *connection).await?;
+    rows.iter()
+        .map(|row| Ok(Candidate { id: row.try_get("id")?, ordering_key: row.try_get("ordering_key")?, received_at: row.try_get("received_at")? }))
+        .collect()
+}
+
+/// A delivery claimed by this worker.
+#[derive(Debug, Clone)]
+pub struct ClaimedWebhookEvent {
     pub id: String,
     pub provider: String,
+    pub received_at: i64,
     pub body: String,
     pub body_sha256: String,
+    /// Tries so far, this one included.
+    pub attempts: i64,
+}
+
+const CLAIMED_COLUMNS: &str = "id, provider, received_at, body, body_sha256, attempts";
+
+fn claimed(row: &AnyRow) -> DbResult<ClaimedWebhookEvent> {
+    Ok(ClaimedWebhookEvent {
+        id: row.try_get("id")?,
+        provider: row.try_get("provider")?,
+        received_at: row.try_get("received_at")?,
+        body: row.try_get("body")?,
+        body_sha256: row.try_get("body_sha256")?,
+        attempts: row.try_get("attempts")?,
+    })
+}
+
+/// Claim `head` for `claimed_by` until `claimed_until`: a conditional update that takes it only
+/// while it is pending, due, not under another live lease, and no older delivery of its number
+/// is unfinished (so each number goes in arrival order). `None` when someone else got there.
+pub async fn claim_head(
+    connection: &mut AnyConnection,
+    head: &Candidate,
+    claimed_by: &str,
+    claimed_until: i64,
+    now: i64,
+) -> DbResult<Option<ClaimedWebhookEvent>> {
+    let sql = format!(
+        "UPDATE webhook_events SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
+         WHERE id = $3 AND state = 'pending' AND next_attempt_at <= $4 AND (claimed_until IS NULL OR claimed_until < $4) \
+         AND NOT EXISTS (SELECT 1 FROM webhook_events older WHERE older.state = 'pending' AND older.ordering_key = $5 \
+         AND (older.received_at < $6 OR (older.received_at = $6 AND older.id < $3))) \
+         RETURNING {CLAIMED_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(claimed_by)
+        .bind(claimed_until)
+        .bind(&head.id)
+        .bind(now)
+        .bind(&head.ordering_key)
+        .bind(head.received_at)
+        .fetch_optional(&mut *connection)
+        .await?;
+    row.as_ref().map(claimed).transpose()
+}
+
+/// With `head` claimed, claim the next `limit` pending deliveries of its number too (one batch),
+/// oldest first. Nobody else can claim them while the head is unfinished.
+pub async fn claim_followers(
+    connection: &mut AnyConnection,
+    head: &Candidate,
+    claimed_by: &str,
+    claimed_until: i64,
+    now: i64,
+    limit: i64,
+) -> DbResult<Vec<ClaimedWebhookEvent>> {
+    let sql = format!(
+        "UPDATE webhook_events SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM webhook_events WHERE state = 'pending' AND ordering_key = $3 AND id <> $4 \
+         AND (received_at > $5 OR (received_at = $5 AND id > $4)) ORDER BY received_at, id LIMIT $6) \
+         AND next_attempt_at <= $7 AND (claimed_until IS NULL OR claimed_until < $7) \
+         RETURNING {CLAIMED_COLUMNS}"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(claimed_by)
+        .bind(claimed_until)
+        .bind(&head.ordering_key)
+        .bind(&head.id)
+        .bind(head.received_at)
+        .bind(limit)
+        .bind(now)
+        .fetch_all(&mut *connection)
+        .await?;
+    let mut followers = rows.iter().map(claimed).collect::<DbResult<Vec<_>>>()?;
+    followers.sort_by(|left, right| (left.received_at, &left.id).cmp(&(right.received_at, &right.id)));
+    Ok(followers)
+}
+
+/// Settle a claimed delivery with its outcome, in the caller's transaction. False when the
+/// claim was lost (its lease ran out and another instance took it over): nothing is written.
+pub async fn settle_webhook_event(
+    connection: &mut AnyConnection,
+    event_id: &str,
+    claimed_by: &str,
+    state: DeliveryState,
+    note: Option<&str>,
+    last_error: Option<&str>,
+) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE webhook_events SET state = $1, note = $2, last_error = COALESCE($3, last_error), processed_at = $4, \
+         claimed_until = NULL WHERE id = $5 AND claimed_by = $6 AND state = 'pending'",
+    )
+    .bind(state.as_str())
+    .bind(note)
+    .bind(last_error)
+    .bind(now_millis())
+    .bind(event_id)
+    .bind(claimed_by)
+    .execute(&mut *connection)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Give a claimed delivery back to be tried again at `next_attempt_at`, with why this try failed.
+pub async fn retry_webhook_event_later(
+    connection: &mut AnyConnection,
+    event_id: &str,
+    claimed_by: &str,
+    next_attempt_at: i64,
+    last_error: &str,
+) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE webhook_events SET claimed_until = NULL, next_attempt_at = $1, last_error = $2 \
+         WHERE id = $3 AND claimed_by = $4 AND state = 'pending'",
+    )
+    .bind(next_attempt_at)
+    .bind(last_error)
+    .bind(event_id)
+    .bind(claimed_by)
+    .execute(&mut *connection)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// End every claim's lease now (SQLite at start-up: one server process uses the file, so any
+/// claim left is a dead process's). Returns how many were released.
+pub async fn release_claims(db: &AnyPool) -> DbResult<u64> {
+    let done = sqlx::query("UPDATE webhook_events SET claimed_until = NULL WHERE state = 'pending' AND claimed_until IS NOT NULL")
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Where a stored delivery is: its state, and when it may be tried next (`None` while a worker
+/// holds it under a live lease). `None` when no such delivery is stored.
+pub async fn delivery_progress(db: &AnyPool, event_id: &str, now: i64) -> DbResult<Option<(DeliveryState, Option<i64>)>> {
+    let row = sqlx::query("SELECT state, next_attempt_at, claimed_until FROM webhook_events WHERE id = $1")
+        .bind(event_id)
+        .fetch_optional(db)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let state: String = row.try_get("state")?;
+    let state = DeliveryState::from_name(&state).unwrap_or(DeliveryState::Failed);
+    let claimed_until: Option<i64> = row.try_get("claimed_until")?;
+    let held = claimed_until.is_some_and(|until| until >= now);
+    Ok(Some((state, (!held).then_some(row.try_get("next_attempt_at")?))))
 }
 
 /// Forget deliveries received before `received_before` (epoch ms) that are settled (processed,
@@ -64,25 +311,8 @@ pub async fn prune_settled_webhook_events(db: &AnyPool, received_before: i64) ->
     Ok(done.rows_affected())
 }
 
-/// The delivery received first among those not processed yet.
-pub async fn oldest_pending_webhook_event(db: &AnyPool) -> DbResult<Option<PendingWebhookEvent>> {
-    let row = sqlx::query(
-        "SELECT id, provider, body, body_sha256 FROM webhook_events WHERE state = 'pending' ORDER BY received_at, id LIMIT 1",
-    )
-    .fetch_optional(db)
-    .await?;
-    row.map(|row| {
-        Ok(PendingWebhookEvent {
-            id: row.try_get("id")?,
-            provider: row.try_get("provider")?,
-            body: row.try_get("body")?,
-            body_sha256: row.try_get("body_sha256")?,
-        })
-    })
-    .transpose()
-}
-
-/// True when another delivery of the same body was already processed (or is being processed).
+/// True when another delivery of the same body was already settled as read (processed, ignored
+/// or unprocessable). Two copies of one body have one ordering key, so they never run at once.
 pub async fn same_body_seen_before(db: &AnyPool, event_id: &str, provider: &str, body_sha256: &str) -> DbResult<bool> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS earlier FROM webhook_events WHERE provider = $1 AND body_sha256 = $2 AND id <> $3 \
@@ -95,15 +325,3 @@ pub async fn same_body_seen_before(db: &AnyPool, event_id: &str, provider: &str,
     .await?;
     Ok(row.try_get::<i64, _>("earlier")? > 0)
 }
-
-pub async fn finish_webhook_event(db: &AnyPool, event_id: &str, state: &str, note: Option<&str>) -> DbResult<()> {
-    sqlx::query("UPDATE webhook_events SET state = $1, note = $2, processed_at = $3 WHERE id = $4")
-        .bind(state)
-        .bind(note)
-        .bind(now_millis())
-        .bind(event_id)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
