@@ -89,4 +89,4 @@ pub fn prefetch_landing(next: String) {
 
 /// Every page's string table (each page registers its own as it renders): for the i18n checks
 /// and for tests that mount a page's pieces on their own.
-pub const STRING_TABLES: [Table; 2] = [numbers::strings::STRINGS, onboarding::strings::STRINGS];
+pub const STRING_TABLES: [Table; 3] = [numbers::strings::STRINGS, onboarding::strings::STRINGS, inbox::strings::STRINGS];
