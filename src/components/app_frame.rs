@@ -158,7 +158,7 @@ fn TopBar() -> impl IntoView {
 /// "Reconnecting…" while the event stream is down after it was up: what is on screen may be
 /// behind until it is back (then the pages reload their lists).
 #[component]
-fn RealtimeBanner() -> impl IntoView {
+pub fn RealtimeBanner() -> impl IntoView {
     let i18n = use_i18n();
     let realtime = use_realtime();
     move || {
