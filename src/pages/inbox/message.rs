@@ -61,9 +61,9 @@ pub fn MessageBubble(
             }
             .into_any(),
         ),
-        MessageType::Location => Some(card("📍", i18n.t("inbox.message.location"), text.clone(), "message-location")),
-        MessageType::Contacts => Some(card("👤", i18n.t("inbox.message.contacts"), text.clone(), "message-contacts")),
-        MessageType::Order => Some(card("🛒", i18n.t("inbox.message.order"), text.clone(), "message-order")),
+        MessageType::Location => Some(card(CardIcon::Location, i18n.t("inbox.message.location"), text.clone(), "message-location")),
+        MessageType::Contacts => Some(card(CardIcon::Contact, i18n.t("inbox.message.contacts"), text.clone(), "message-contacts")),
+        MessageType::Order => Some(card(CardIcon::Order, i18n.t("inbox.message.order"), text.clone(), "message-order")),
         MessageType::Interactive | MessageType::Button => Some(
             view! {
                 <p class="message-reply-label">{i18n.text("inbox.message.reply")}</p>
@@ -116,11 +116,25 @@ pub fn MessageBubble(
     .into_any()
 }
 
+#[derive(Clone, Copy)]
+enum CardIcon {
+    Location,
+    Contact,
+    Order,
+}
+
 /// A location, contact or order message: an icon, what it is, and its text.
-fn card(icon: &'static str, title: &'static str, text: Option<String>, testid: &'static str) -> AnyView {
+fn card(icon: CardIcon, title: &'static str, text: Option<String>, testid: &'static str) -> AnyView {
+    let shape = match icon {
+        CardIcon::Location => view! { <path d="M12 21s-6.5-5.6-6.5-11a6.5 6.5 0 0 1 13 0c0 5.4-6.5 11-6.5 11z" /><circle cx="12" cy="10" r="2.4" /> }.into_any(),
+        CardIcon::Contact => view! { <circle cx="12" cy="8.5" r="3.5" /><path d="M5 20a7 7 0 0 1 14 0" /> }.into_any(),
+        CardIcon::Order => view! { <path d="M3.5 4.5h2.2l2.1 10.5h10.4l1.8-7.5H7" /><circle cx="9.5" cy="19" r="1.3" /><circle cx="17" cy="19" r="1.3" /> }.into_any(),
+    };
     view! {
         <div class="message-card" data-testid=testid>
-            <span class="message-card-icon" aria-hidden="true">{icon}</span>
+            <span class="message-card-icon" aria-hidden="true">
+                <svg viewBox="0 0 24 24" width="24" height="24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">{shape}</svg>
+            </span>
             <span class="message-card-text">
                 <span class="message-card-title">{title}</span>
                 {text.map(|text| view! { <span class="message-card-body" data-testid="message-text">{text}</span> })}
@@ -177,15 +191,27 @@ fn MediaView(media: Option<MessageMedia>, kind: MessageType, pending: bool, on_o
     }
     let file_name = media.file_name.clone().unwrap_or_default();
     let Some(id) = media.id.clone() else {
+        // Not stored yet: an inbound file still downloading, or one being uploaded.
         let note = if pending { i18n.t("inbox.media.uploading") } else { i18n.t("inbox.media.downloading") };
-        return view! {
-            <p class="message-media message-media-waiting" data-testid="message-media" data-available="true">
-                <span class="spinner spinner-small" aria-hidden="true"></span>
-                <span>{note}</span>
-                {(!file_name.is_empty()).then(|| view! { <span class="message-file-name">{file_name.clone()}</span> })}
-            </p>
-        }
-        .into_any();
+        let waiting = view! { <span class="spinner spinner-small" aria-hidden="true"></span><span>{note}</span> };
+        return match kind {
+            MessageType::Image | MessageType::Sticker | MessageType::Video => view! {
+                <p class="message-media message-media-waiting message-image-waiting" data-testid="message-media" data-available="true">{waiting}</p>
+            }
+            .into_any(),
+            _ => view! {
+                <div class="message-media message-document" data-testid="message-media" data-available="true">
+                    <DocumentIcon />
+                    <span class="message-document-text">
+                        <span class="message-file-name" data-testid="message-file-name">
+                            {if file_name.is_empty() { i18n.t("inbox.media.document").to_owned() } else { file_name.clone() }}
+                        </span>
+                        <span class="message-file-size muted message-media-note">{waiting}</span>
+                    </span>
+                </div>
+            }
+            .into_any(),
+        };
     };
     let url = inbox::media_url(api, &id);
     match kind {
@@ -212,9 +238,7 @@ fn MediaView(media: Option<MessageMedia>, kind: MessageType, pending: bool, on_o
             let shown_name = if file_name.is_empty() { i18n.t("inbox.media.document").to_owned() } else { file_name.clone() };
             view! {
                 <div class="message-media message-document" data-testid="message-media" data-available="true">
-                    <span class="message-document-icon" aria-hidden="true">
-                        <svg viewBox="0 0 24 24" width="28" height="28" fill="none" stroke="currentColor" stroke-width="1.6"><path d="M6 2.5h8l4.5 4.5v14.5H6z" /><path d="M14 2.5V7h4.5" /></svg>
-                    </span>
+                    <DocumentIcon />
                     <span class="message-document-text">
                         <span class="message-file-name" data-testid="message-file-name">{shown_name}</span>
                         <span class="message-file-size muted">{size}</span>
@@ -224,5 +248,14 @@ fn MediaView(media: Option<MessageMedia>, kind: MessageType, pending: bool, on_o
             }
             .into_any()
         }
+    }
+}
+
+#[component]
+fn DocumentIcon() -> impl IntoView {
+    view! {
+        <span class="message-document-icon" aria-hidden="true">
+            <svg viewBox="0 0 24 24" width="28" height="28" fill="none" stroke="currentColor" stroke-width="1.6"><path d="M6 2.5h8l4.5 4.5v14.5H6z" /><path d="M14 2.5V7h4.5" /></svg>
+        </span>
     }
 }

@@ -218,6 +218,15 @@ pub fn ThreadPane(
             if arrivals > last {
                 let at_bottom = scroller.get_untracked().is_some_and(|element| is_at_bottom(&element));
                 let own = is_local(&newest);
+                // The agent has the conversation open: what the customer just wrote is read.
+                if newest.direction == api_types::MessageDirection::Inbound {
+                    let conversation_id = newest.conversation_id.clone();
+                    leptos::task::spawn_local(async move {
+                        if let Err(error) = inbox::mark_read(api, &conversation_id).await {
+                            leptos::logging::warn!("could not mark the conversation read: {error}");
+                        }
+                    });
+                }
                 if (at_bottom && window.get_untracked().follows()) || own {
                     window.update(ThreadWindow::to_newest);
                     scroll_to_bottom();
@@ -460,30 +469,29 @@ fn ThreadHeader() -> impl IntoView {
     };
     view! {
         <header class="thread-header">
-            {move || open().map(|conversation| {
-                let name = customer_label(&conversation.customer);
-                let address = customer_address(&conversation.customer);
-                view! {
-                    <div class="thread-title">
-                        <span class="conversation-avatar" aria-hidden="true">{super::format::initial(&conversation)}</span>
-                        <div class="thread-title-text">
-                            <h2 class="thread-name" data-testid="thread-name">{name.clone()}</h2>
-                            <p class="thread-subtitle muted">
-                                {(address != name).then(|| address.clone())}
-                            </p>
-                        </div>
-                    </div>
-                }
-            })}
-            <div class="thread-meta">
-                <span
-                    class=move || if resolved() { "badge badge-muted" } else { "badge badge-good" }
-                    data-testid="conversation-state"
-                    data-state=move || store.open.with(|open| open.as_ref().map(|open| open.state.as_str().to_owned()).unwrap_or_default())
-                >
-                    {move || if resolved() { i18n.t("inbox.state.resolved") } else { i18n.t("inbox.state.open") }}
-                </span>
-                <span class="thread-assignee" data-testid="conversation-assignee">{assignee_text}</span>
+            <div class="thread-title">
+                {move || open().map(|conversation| view! {
+                    <span class="conversation-avatar" aria-hidden="true">{super::format::initial(&conversation)}</span>
+                })}
+                <div class="thread-title-text">
+                    <h2 class="thread-name" data-testid="thread-name">
+                        {move || open().map(|conversation| customer_label(&conversation.customer))}
+                    </h2>
+                    <p class="thread-subtitle muted">
+                        {move || open().and_then(|conversation| {
+                            let address = customer_address(&conversation.customer);
+                            (address != customer_label(&conversation.customer)).then_some(address)
+                        })}
+                        <span
+                            class=move || if resolved() { "badge badge-muted" } else { "badge badge-good" }
+                            data-testid="conversation-state"
+                            data-state=move || store.open.with(|open| open.as_ref().map(|open| open.state.as_str().to_owned()).unwrap_or_default())
+                        >
+                            {move || if resolved() { i18n.t("inbox.state.resolved") } else { i18n.t("inbox.state.open") }}
+                        </span>
+                        <span class="thread-assignee" data-testid="conversation-assignee">{assignee_text}</span>
+                    </p>
+                </div>
             </div>
             <div class="thread-actions">
                 <Show when=move || assignee().as_deref() != Some(me().as_str())>
