@@ -191,7 +191,7 @@ async fn ten_thousand_conversations_keep_only_a_window_of_rows_in_the_dom() {
     // A conversation far down gets a message: it moves to the top.
     let mut moved = realtime.inbox.list.with_untracked(|list| list.get("c-5000").cloned().unwrap());
     moved.last_message_at = 1_900_000_000_000;
-    realtime.dispatch(StreamSignal::Event(InboxEvent { id: "1".into(), data: InboxEventData::Conversation { conversation: moved } }));
+    realtime.dispatch(StreamSignal::Event(Box::new(InboxEvent { id: "1".into(), data: InboxEventData::Conversation { conversation: moved } })));
     eventually("c-5000 at the top", || {
         all(&root, "conversation-row")
             .iter()
@@ -232,11 +232,11 @@ async fn the_thread_shows_ticks_day_separators_and_live_messages() {
     // The stream brings a status (never backwards) and a new message.
     let mut later = outbound("m-2", "Hello!", "sent", day);
     later.conversation_id = "c-0".into();
-    realtime.dispatch(StreamSignal::Event(InboxEvent { id: "1".into(), data: InboxEventData::Message { conversation_id: "c-0".into(), message: later } }));
-    realtime.dispatch(StreamSignal::Event(InboxEvent {
+    realtime.dispatch(StreamSignal::Event(Box::new(InboxEvent { id: "1".into(), data: InboxEventData::Message { conversation_id: "c-0".into(), message: later } })));
+    realtime.dispatch(StreamSignal::Event(Box::new(InboxEvent {
         id: "2".into(),
         data: InboxEventData::Message { conversation_id: "c-0".into(), message: inbound("m-5", "新消息", day + 5_000) },
-    }));
+    })));
     eventually("the new message", || (all(&root, "message-bubble").len() == 5).then_some(())).await;
     let statuses: Vec<String> = all(&root, "message-status").iter().filter_map(|s| s.get_attribute("data-status")).collect();
     assert_eq!(statuses[0], "delivered", "a late 'sent' did not move the bubble back");

@@ -73,7 +73,7 @@ fn number(id: &str, status: NumberStatus) -> NumberDetails {
 }
 
 fn event(id: u64, data: InboxEventData) -> StreamSignal {
-    StreamSignal::Event(InboxEvent { id: id.to_string(), data })
+    StreamSignal::Event(Box::new(InboxEvent { id: id.to_string(), data }))
 }
 
 fn message_event(id: u64, message: MessageItem) -> StreamSignal {
@@ -268,7 +268,7 @@ fn number_events_keep_the_numbers_store_and_unknown_kinds_are_ignored() {
 
     let before = (list_ids(&realtime), realtime.numbers.numbers.get_untracked());
     let newer: InboxEvent = serde_json::from_str(r#"{"id": "5", "kind": "somethingNew", "x": 1}"#).unwrap();
-    realtime.dispatch(StreamSignal::Event(newer));
+    realtime.dispatch(StreamSignal::Event(Box::new(newer)));
     assert_eq!((list_ids(&realtime), realtime.numbers.numbers.get_untracked()), before);
 }
 

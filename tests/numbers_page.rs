@@ -172,10 +172,10 @@ async fn a_number_event_updates_the_row_in_place_and_a_failed_reload_keeps_it() 
     // The stream brings the number's new status into the same row, without asking the server.
     let mut connected = realtime.numbers.get("phone-1").expect("the number is in the store");
     connected.status = api_types::NumberStatus::Connected;
-    realtime.dispatch(StreamSignal::Event(api_types::InboxEvent {
+    realtime.dispatch(StreamSignal::Event(Box::new(api_types::InboxEvent {
         id: "7".into(),
         data: api_types::InboxEventData::Number { number: connected },
-    }));
+    })));
     wait_until("the status to turn CONNECTED", 3, || {
         find(&root, "number-status").and_then(|badge| badge.get_attribute("data-status")).as_deref() == Some("CONNECTED")
     })
@@ -203,9 +203,9 @@ async fn a_number_event_updates_the_row_in_place_and_a_failed_reload_keeps_it() 
     realtime.dispatch(StreamSignal::Reset);
     wait_until("the error to go after the reload", 3, || find(&root, "numbers-error").is_none()).await;
     assert!(same_node(&row, find(&root, "number-row").as_ref()));
-    realtime.dispatch(StreamSignal::Event(api_types::InboxEvent {
+    realtime.dispatch(StreamSignal::Event(Box::new(api_types::InboxEvent {
         id: "8".into(),
         data: api_types::InboxEventData::NumberRemoved { phone_number_id: "phone-1".into() },
-    }));
+    })));
     wait_until("the row to go", 3, || find(&root, "number-row").is_none()).await;
 }

@@ -30,7 +30,7 @@ pub enum StreamSignal {
     /// The connection dropped; it is being re-established.
     Down,
     /// One event, in the order the server sent them.
-    Event(InboxEvent),
+    Event(Box<InboxEvent>),
     /// The server asks for the lists to be loaded again (it cannot replay what was missed).
     Reset,
 }
@@ -191,7 +191,7 @@ fn connect(connection: &Rc<RefCell<Connection>>) {
                 return;
             }
             match message.data().as_string().map(|data| serde_json::from_str::<InboxEvent>(&data)) {
-                Some(Ok(event)) => on_signal(StreamSignal::Event(event)),
+                Some(Ok(event)) => on_signal(StreamSignal::Event(Box::new(event))),
                 _ => leptos::logging::warn!("an inbox event could not be read"),
             }
         });

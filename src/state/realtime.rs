@@ -62,7 +62,7 @@ impl Realtime {
                     self.status.set(StreamStatus::Reconnecting);
                 }
             }
-            StreamSignal::Event(event) => self.apply(event),
+            StreamSignal::Event(event) => self.apply(*event),
             StreamSignal::Reset => self.reloads.update(|count| *count += 1),
         }
     }

@@ -32,7 +32,7 @@ pub fn anchored_scroll_top(before: &[String], after: &[String], scroll_top: f64)
     let anchor = before.get(index)?;
     let offset = scroll_top - index as f64 * ROW_HEIGHT;
     let moved_to = after.iter().position(|id| id == anchor)?;
-    (moved_to != index).then(|| moved_to as f64 * ROW_HEIGHT + offset)
+    (moved_to != index).then_some(moved_to as f64 * ROW_HEIGHT + offset)
 }
 
 /// The list is scrolled near its end: time to load the next page.
