@@ -21,6 +21,7 @@ use leptos::prelude::*;
 
 use crate::api::{inbox, use_api, whatsapp, ApiClient, ApiError};
 use crate::components::page_title::use_page_title;
+use crate::pages::lazy::Lazy;
 use crate::state::inbox::{InboxStore, Thread};
 use crate::state::realtime::use_realtime;
 use crate::state::session::use_session;
@@ -50,8 +51,14 @@ pub fn use_inbox_page() -> InboxPageState {
     expect_context::<InboxPageState>()
 }
 
+/// The load of the open conversation's newest messages (the thread pane shows its loading and
+/// error state), made by the page so it runs while the thread's chunk is still on its way.
+#[derive(Clone, Copy)]
+pub struct ThreadLoad(pub LocalResource<Result<(), ApiError>>);
+
 #[component]
 pub fn InboxPage() -> impl IntoView {
+    crate::pages::INBOX_THREAD.preload();
     crate::i18n::register(strings::STRINGS);
     use_page_title("nav.inbox");
     let api = use_api();
@@ -87,10 +94,12 @@ pub fn InboxPage() -> impl IntoView {
         }
     });
 
+    provide_context(ThreadLoad(thread_load));
+
     view! {
         <section class="inbox-page" data-testid="inbox-page">
             <list::ConversationPane />
-            <thread::ThreadPane load=thread_load />
+            <Lazy page=&crate::pages::INBOX_THREAD />
             <customer::CustomerPanel />
         </section>
     }

@@ -174,10 +174,8 @@ impl ThreadLine {
 
 /// The middle pane.
 #[component]
-pub fn ThreadPane(
-    /// The load of the open conversation's newest messages (for its loading and error state).
-    load: LocalResource<Result<(), ApiError>>,
-) -> impl IntoView {
+pub fn ThreadPane() -> impl IntoView {
+    let load = expect_context::<super::ThreadLoad>().0;
     let i18n = use_i18n();
     let api = use_api();
     let store = use_realtime().inbox;
