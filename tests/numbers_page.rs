@@ -1,6 +1,7 @@
 //! The Numbers page mounted in a real browser, with `window.fetch` answering for the server:
-//! a failed load shows an error with a retry (never an empty list), and a refresh updates a row
-//! in place, with its open settings panel, instead of rebuilding it.
+//! a failed load shows an error with a retry (never an empty list), a `number` event updates a
+//! row in place, with its open settings panel, instead of rebuilding it, and a reload after the
+//! event stream was down (or a reset) that fails keeps the list under a "stale" notice.
 //!
 //! Each test file runs in its own page, so replacing `fetch` here touches no other test file.
 
@@ -16,7 +17,9 @@ use leptos_router::components::Router;
 use support::*;
 use wadesk::api::ApiClient;
 use wadesk::i18n::{I18n, Language};
+use wadesk::api::events::StreamSignal;
 use wadesk::pages::numbers::NumbersPage;
+use wadesk::state::realtime::{provide_realtime, Realtime};
 use wadesk::state::session::Session;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
@@ -86,18 +89,20 @@ impl FakeServer {
         js(&format!("return window.__servers[{:?}].loads", self.name)).as_f64().unwrap_or(0.0)
     }
 
-    /// Mount the Numbers page talking to this server (unmounted, with its refresh timer, when the
-    /// handle is dropped).
-    fn mount_numbers_page(&self, language: Language) -> (Element, Box<dyn std::any::Any>) {
+    /// Mount the Numbers page talking to this server, in a realtime context the test dispatches
+    /// events to (unmounted when the handle is dropped).
+    fn mount_numbers_page(&self, language: Language) -> (Element, Realtime, Box<dyn std::any::Any>) {
         let root = container();
         let api_base = format!("http://127.0.0.1:9/{}", self.name);
+        let slot = RwSignal::new(None::<Realtime>);
         let handle = leptos::mount::mount_to(root.clone(), move || {
             let session = Session::settled(Some(test_user()));
             let api = ApiClient::new(&api_base, "", Callback::new(move |_| session.clear()));
             wadesk::provide_app_context(RuntimeConfig::default(), String::new(), I18n::with_language(language), session, api);
+            slot.set(Some(provide_realtime()));
             view! { <Router><NumbersPage /></Router> }
         });
-        (root.into(), Box::new(handle))
+        (root.into(), slot.get_untracked().expect("mounted"), Box::new(handle))
     }
 }
 
@@ -105,7 +110,7 @@ fn same_node(a: &Element, b: Option<&Element>) -> bool {
     a.is_same_node(b.map(std::ops::Deref::deref))
 }
 
-/// Wait (polling, up to `seconds`) until `check` holds; the page refreshes every 3 s.
+/// Wait (polling, up to `seconds`) until `check` holds.
 async fn wait_until(what: &str, seconds: u64, mut check: impl FnMut() -> bool) {
     for _ in 0..seconds * 50 {
         if check() {
@@ -123,7 +128,7 @@ fn text_of(root: &Element, testid: &str) -> String {
 #[wasm_bindgen_test]
 async fn a_failed_load_shows_an_error_and_a_retry_never_an_empty_list() {
     let server = FakeServer::start("failed_load", "{ fail: true }");
-    let (root, _mounted) = server.mount_numbers_page(Language::English);
+    let (root, _realtime, _mounted) = server.mount_numbers_page(Language::English);
 
     let error = wait_for(&root, "numbers-error").await;
     let text = error.text_content().unwrap_or_default();
@@ -143,7 +148,7 @@ async fn a_failed_load_shows_an_error_and_a_retry_never_an_empty_list() {
 #[wasm_bindgen_test]
 async fn an_account_without_numbers_says_so() {
     let server = FakeServer::start("no_numbers", "{ numbers: false }");
-    let (root, _mounted) = server.mount_numbers_page(Language::SimplifiedChinese);
+    let (root, _realtime, _mounted) = server.mount_numbers_page(Language::SimplifiedChinese);
     let empty = wait_for(&root, "numbers-empty").await;
     assert!(empty.text_content().unwrap_or_default().contains("此账户尚未连接任何 WhatsApp 号码。"));
     assert!(find(&root, "numbers-error").is_none());
@@ -151,39 +156,56 @@ async fn an_account_without_numbers_says_so() {
 }
 
 #[wasm_bindgen_test]
-async fn a_refresh_updates_the_row_in_place_and_a_failed_one_keeps_it() {
+async fn a_number_event_updates_the_row_in_place_and_a_failed_reload_keeps_it() {
     let server = FakeServer::start("refresh", "");
-    let (root, _mounted) = server.mount_numbers_page(Language::English);
+    let (root, realtime, _mounted) = server.mount_numbers_page(Language::English);
     let row = wait_for(&root, "number-row").await;
     let status = wait_for(&root, "number-status").await;
     assert_eq!(status.get_attribute("data-status").as_deref(), Some("PENDING"));
     assert_eq!(text_of(&root, "number-status"), "Pending");
+    let loads = server.loads();
 
-    // Open the settings panel: it must survive the refreshes below.
+    // Open the settings panel: it must survive the updates below.
     click(&wait_for(&root, "number-settings").await);
     wait_for(&root, "number-settings-panel").await;
 
-    // The live refresh brings the new status into the same row.
-    server.set("{ status: 'CONNECTED' }");
-    wait_until("the status to turn CONNECTED", 8, || {
+    // The stream brings the number's new status into the same row, without asking the server.
+    let mut connected = realtime.numbers.get("phone-1").expect("the number is in the store");
+    connected.status = api_types::NumberStatus::Connected;
+    realtime.dispatch(StreamSignal::Event(Box::new(api_types::InboxEvent {
+        id: "7".into(),
+        data: api_types::InboxEventData::Number { number: connected },
+    })));
+    wait_until("the status to turn CONNECTED", 3, || {
         find(&root, "number-status").and_then(|badge| badge.get_attribute("data-status")).as_deref() == Some("CONNECTED")
     })
     .await;
     assert_eq!(text_of(&root, "number-status"), "Connected");
     assert!(same_node(&row, find(&root, "number-row").as_ref()), "the row was updated in place, not rebuilt");
     assert!(find(&root, "number-settings-panel").is_some(), "the open settings panel stayed open");
-    assert!(find(&root, "numbers-loading").is_none(), "a refresh shows no loading state");
+    assert!(find(&root, "numbers-loading").is_none(), "an event shows no loading state");
+    assert_eq!(server.loads(), loads, "no polling: the event was enough");
 
-    // A refresh that fails keeps the list on screen, under an error that says it is stale.
-    let loads = server.loads();
+    // After the stream was down the page reloads; a reload that fails keeps the list on screen,
+    // under an error that says it is stale.
     server.set("{ fail: true }");
-    wait_until("a failed refresh", 8, || find(&root, "numbers-error").is_some()).await;
-    assert!(server.loads() > loads, "the error comes from a refresh");
+    realtime.dispatch(StreamSignal::Up);
+    realtime.dispatch(StreamSignal::Down);
+    realtime.dispatch(StreamSignal::Up);
+    wait_until("a failed reload", 3, || find(&root, "numbers-error").is_some()).await;
+    assert!(server.loads() > loads, "the error comes from a reload");
     assert!(text_of(&root, "numbers-error").contains("The list could not be refreshed"), "{}", text_of(&root, "numbers-error"));
     assert!(same_node(&row, find(&root, "number-row").as_ref()), "the row is still shown");
     assert!(find(&root, "numbers-empty").is_none());
 
+    // A removed number leaves at once; the server asking for a reset reloads, and the error goes.
     server.set("{ fail: false }");
-    wait_until("the error to go after the next refresh", 8, || find(&root, "numbers-error").is_none()).await;
+    realtime.dispatch(StreamSignal::Reset);
+    wait_until("the error to go after the reload", 3, || find(&root, "numbers-error").is_none()).await;
     assert!(same_node(&row, find(&root, "number-row").as_ref()));
+    realtime.dispatch(StreamSignal::Event(Box::new(api_types::InboxEvent {
+        id: "8".into(),
+        data: api_types::InboxEventData::NumberRemoved { phone_number_id: "phone-1".into() },
+    })));
+    wait_until("the row to go", 3, || find(&root, "number-row").is_none()).await;
 }

@@ -32,7 +32,7 @@ async fn routes_and_guard_behave_like_the_contract_says() {
 
     // Logged in, the page shows inside the frame, with the user and the active navigation item.
     let (root, mounted) = open_app("/inbox", Some(test_user()));
-    wait_for(&root, "page-not-built").await;
+    wait_for(&root, "inbox-page").await;
     wait_for_text(&root, "topbar-account-name", "Acme Trading").await;
     wait_for_text(&root, "topbar-user-name", "Ana Pereira").await;
     wait_for_text(&root, "topbar-user-role", "Admin").await;

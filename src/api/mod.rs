@@ -6,6 +6,8 @@
 //! to clearing the session, so the route guard sends the user to the login page.
 
 pub mod auth;
+pub mod events;
+pub mod inbox;
 pub mod whatsapp;
 mod error;
 
@@ -70,6 +72,37 @@ impl ApiClient {
             self.on_unauthorized.run(());
         }
         result
+    }
+
+    /// POST a multipart form (a file upload) to `path` and decode the answer's `data`, with the
+    /// same envelope and "not logged in" handling as [`ApiClient::post`]. The browser writes the
+    /// `Content-Type` with its boundary itself.
+    pub async fn post_form<Resp: DeserializeOwned>(&self, path: &str, form: web_sys::FormData) -> Result<Resp, ApiError> {
+        let credentials = self.endpoint.with_value(|endpoint| endpoint.credentials);
+        let sent = async {
+            let response = gloo_net::http::Request::post(&self.url(path))
+                .credentials(credentials)
+                .header("Accept", "application/json")
+                .body(form)
+                .map_err(|error| ApiError::Network(error.to_string()))?
+                .send()
+                .await
+                .map_err(|error| ApiError::Network(error.to_string()))?;
+            let status = response.status();
+            let body = response.text().await.map_err(|error| ApiError::Network(error.to_string()))?;
+            decode_envelope(status, &body)
+        };
+        let result = sent.await;
+        if matches!(result, Err(ApiError::Unauthorized)) {
+            self.on_unauthorized.run(());
+        }
+        decode_data(result?)
+    }
+
+    /// Whether calls carry the session cookie to another origin (an API hosted apart from the
+    /// console): the event stream must then be opened `withCredentials` too.
+    pub fn sends_credentials_cross_origin(&self) -> bool {
+        self.endpoint.with_value(|endpoint| endpoint.credentials == RequestCredentials::Include)
     }
 
     async fn send(&self, path: &str, body: String) -> Result<serde_json::Value, ApiError> {

@@ -1,4 +1,5 @@
-//! The frame around every logged-in page: sidebar navigation and top bar.
+//! The frame around every logged-in page: sidebar navigation, top bar, and the app's one event
+//! stream (with its "reconnecting" banner) feeding the stores the pages read.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -9,6 +10,7 @@ use crate::components::icons::{Icon, IconKind};
 use crate::components::language_switch::LanguageSwitch;
 use crate::i18n::use_i18n;
 use crate::state::navigation::{app_href, LOGIN_PATH};
+use crate::state::realtime::{provide_realtime, start_stream, use_realtime, StreamStatus};
 use crate::state::session::use_session;
 
 /// One entry of the sidebar: app path, i18n key of the label, test id, icon.
@@ -36,11 +38,19 @@ pub fn AppFrame(
     on_intent: Option<Callback<&'static str>>,
     children: Children,
 ) -> impl IntoView {
+    let realtime = provide_realtime();
+    let session = use_session();
+    Effect::new(move |_| {
+        let me = session.with_user(|user| user.map(|user| user.id.clone()).unwrap_or_default());
+        realtime.inbox.me.set(me);
+    });
+    start_stream(use_api(), realtime);
     view! {
         <div class="app-frame">
             <Sidebar on_intent />
             <div class="app-main">
                 <TopBar />
+                <RealtimeBanner />
                 <main class="app-content">{children()}</main>
             </div>
         </div>
@@ -142,5 +152,23 @@ fn TopBar() -> impl IntoView {
                 </button>
             </div>
         </header>
+    }
+}
+
+/// "Reconnecting…" while the event stream is down after it was up: what is on screen may be
+/// behind until it is back (then the pages reload their lists).
+#[component]
+pub fn RealtimeBanner() -> impl IntoView {
+    let i18n = use_i18n();
+    let realtime = use_realtime();
+    move || {
+        (realtime.status.get() == StreamStatus::Reconnecting).then(|| {
+            view! {
+                <div class="realtime-banner" role="status" data-testid="realtime-banner">
+                    <span class="realtime-banner-dot" aria-hidden="true"></span>
+                    {i18n.text("shell.reconnecting")}
+                </div>
+            }
+        })
     }
 }

@@ -10,6 +10,7 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("shell.page_load_failed", "Could not load this page.", "无法加载此页面。"),
     ("shell.page_load_failed_hint", "Check your connection, then try again.", "请检查网络连接,然后重试。"),
     ("shell.retry", "Try again", "重试"),
+    ("shell.reconnecting", "Reconnecting… Live updates are paused until the connection is back.", "正在重新连接…连接恢复前实时更新已暂停。"),
     ("shell.logout", "Log out", "退出登录"),
     ("shell.logging_out", "Logging out…", "正在退出…"),
     ("nav.onboarding", "Onboarding", "接入向导"),

@@ -34,6 +34,9 @@ fn prefetch_page(path: &'static str) {
     if let Some(page) = app_page_for(path) {
         page.preload();
     }
+    if path == "/inbox" {
+        INBOX_THREAD.preload();
+    }
 }
 lazy_page!(pub SIGNUP_PAGE, signup_page_chunk, SkeletonKind::Alone(PageShape::AuthForm), || view! {
     <signup::SignupPage />
@@ -49,6 +52,12 @@ lazy_page!(pub NUMBERS_PAGE, numbers_page_chunk, SkeletonKind::Alone(PageShape::
 .into_any());
 lazy_page!(pub INBOX_PAGE, inbox_page_chunk, SkeletonKind::Alone(PageShape::Inbox), || view! {
     <inbox::InboxPage />
+}
+.into_any());
+// The inbox's thread pane (messages and composer) is a chunk of its own, fetched as soon as the
+// inbox is on its way: the whole inbox would be over the per-chunk budget.
+lazy_page!(pub INBOX_THREAD, inbox_thread_chunk, SkeletonKind::Alone(PageShape::Inbox), || view! {
+    <inbox::thread::ThreadPane />
 }
 .into_any());
 lazy_page!(pub TEAM_PAGE, team_page_chunk, SkeletonKind::Alone(PageShape::Table), || view! {
@@ -89,4 +98,4 @@ pub fn prefetch_landing(next: String) {
 
 /// Every page's string table (each page registers its own as it renders): for the i18n checks
 /// and for tests that mount a page's pieces on their own.
-pub const STRING_TABLES: [Table; 2] = [numbers::strings::STRINGS, onboarding::strings::STRINGS];
+pub const STRING_TABLES: [Table; 3] = [numbers::strings::STRINGS, onboarding::strings::STRINGS, inbox::strings::STRINGS];

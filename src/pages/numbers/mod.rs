@@ -1,25 +1,24 @@
-//! The Numbers page: the account's WhatsApp business accounts and their numbers, kept live by
-//! refetching every few seconds, with registration retry, removal and per-number settings.
+//! The Numbers page: the account's WhatsApp business accounts and their numbers, kept live by the
+//! event stream (`number` and `numberRemoved` events, applied to the numbers store by the realtime
+//! dispatcher), with registration retry, removal and per-number settings.
 //!
 //! The list is one `LocalResource` shown through `Transition`: the last answer stays on screen
 //! while the next one loads, and a failed load shows an error with a retry, never an empty list.
+//! It loads again when the stream was down or the server asks for it ([`Realtime::reloads`]).
 //! The failure is matched in the `Suspend` rather than thrown to an `ErrorBoundary`: the error
 //! stays a typed `ApiError`, and the boundary would add about 7 KB gzipped to the wasm for this
 //! one view (measured on the release bundle: 354.8 -> 347.8 KB).
 //!
 //! The rows sit outside the part that is rebuilt on every answer: keyed by id, each reads its
-//! number from [`NumbersPageState::overview`], so a refetch updates badges in place without
-//! closing an open settings panel or dialog, and a failed refetch keeps the last list on screen
-//! under the error.
+//! number from [`NumbersPageState::overview`], so an event or a refetch updates badges in place
+//! without closing an open settings panel or dialog, and a failed refetch keeps the last list on
+//! screen under the error.
 
 mod row;
 mod sandbox;
 pub mod strings;
 
-use std::time::Duration;
-
 use api_types::{NumberDetails, RemovedNumber, WabaInfo, WabaStatus};
-use leptos::leptos_dom::helpers::set_interval_with_handle;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -27,11 +26,10 @@ use crate::api::{use_api, whatsapp, ApiClient, ApiError};
 use crate::components::page_title::use_page_title;
 use crate::i18n::{use_i18n, I18n};
 use crate::state::navigation::app_href;
+use crate::state::numbers::NumbersStore;
+use crate::state::realtime::{use_realtime, Realtime};
 use crate::state::session::use_session;
 use row::NumberRow;
-
-/// How often the list is refreshed while the page is open.
-const REFRESH_INTERVAL: Duration = Duration::from_secs(3);
 
 /// One WABA and the ids of its numbers, in display order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,10 +83,12 @@ impl NumbersOverview {
     }
 }
 
-async fn load_overview(api: ApiClient, account_name: String) -> Result<NumbersOverview, ApiError> {
+/// The WABAs; the numbers go into the store, where events keep them current.
+async fn load_wabas(api: ApiClient, store: NumbersStore, account_name: String) -> Result<Vec<WabaInfo>, ApiError> {
     let wabas = whatsapp::waba_info(api, &account_name).await?;
     let numbers = whatsapp::list_numbers(api).await?;
-    Ok(NumbersOverview::build(wabas, numbers))
+    store.replace(numbers);
+    Ok(wabas)
 }
 
 /// A WABA's review status in words; a value WhatsApp added after this version shows as sent.
@@ -119,13 +119,13 @@ pub struct NumbersPageState {
     /// The last list the server answered: `None` until the first one, and kept through a failed
     /// refetch (the page says it is stale).
     pub overview: Memo<Option<NumbersOverview>>,
-    numbers: LocalResource<Result<NumbersOverview, ApiError>>,
+    numbers: LocalResource<Result<Vec<WabaInfo>, ApiError>>,
     /// What was removed last, with what the business must still do on Meta's side.
     pub removed: RwSignal<Option<RemovedNumber>>,
 }
 
 impl NumbersPageState {
-    /// Load the list again now (after a change), without waiting for the next refresh.
+    /// Load the list again now (after a change, or to retry a failed load).
     pub fn refresh(&self) {
         self.numbers.refetch();
     }
@@ -140,16 +140,24 @@ pub fn NumbersPage() -> impl IntoView {
     let session = use_session();
     let account_name = move || session.with_user(|user| user.map(|user| user.account_name.clone()).unwrap_or_default());
 
-    let numbers = LocalResource::new(move || load_overview(api, account_name()));
-    if let Ok(interval) = set_interval_with_handle(move || numbers.refetch(), REFRESH_INTERVAL) {
-        on_cleanup(move || interval.clear());
-    }
-    // A memo, so rows are only told about answers that differ from the one they show.
-    let overview = Memo::new(move |last: Option<&Option<NumbersOverview>>| {
+    let realtime: Realtime = use_realtime();
+    let store = realtime.numbers;
+    let numbers = LocalResource::new(move || {
+        // Read so that a reconnect or a reset loads the list again.
+        realtime.reloads();
+        load_wabas(api, store, account_name())
+    });
+    let wabas = Memo::new(move |last: Option<&Option<Vec<WabaInfo>>>| {
         numbers.with(|answer| match answer {
             Some(Ok(fresh)) => Some(fresh.clone()),
             _ => last.cloned().flatten(),
         })
+    });
+    // A memo, so rows are only told about changes to what they show.
+    let overview = Memo::new(move |_| {
+        let wabas = wabas.get()?;
+        let numbers = store.numbers.get()?;
+        Some(NumbersOverview::build(wabas, numbers))
     });
     let state = NumbersPageState { overview, numbers, removed: RwSignal::new(None) };
     provide_context(state);
@@ -196,7 +204,12 @@ pub fn NumbersPage() -> impl IntoView {
                 // Rebuilt on every answer: only what has no state of its own.
                 {move || Suspend::new(async move {
                     match numbers.await {
-                        Ok(overview) => overview.is_empty().then(|| view! { <NoNumbersYet /> }).into_any(),
+                        Ok(_) => view! {
+                            <Show when=move || overview.with(|overview| overview.as_ref().is_some_and(NumbersOverview::is_empty))>
+                                <NoNumbersYet />
+                            </Show>
+                        }
+                        .into_any(),
                         Err(error) => view! { <NumbersLoadError error=error /> }.into_any(),
                     }
                 })}
