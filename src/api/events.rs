@@ -20,7 +20,7 @@ use super::ApiClient;
 
 /// The SSE event names this version applies (`InboxEventData::name()`), and `reset`: "reload
 /// your lists". Events of other names are not listened to, so kinds a newer server adds are ignored.
-pub const EVENT_NAMES: [&str; 5] = ["message", "conversation", "number", "numberRemoved", "reset"];
+pub const EVENT_NAMES: [&str; 6] = ["message", "conversation", "conversationRemoved", "number", "numberRemoved", "reset"];
 
 /// What the stream tells its listener.
 #[derive(Debug, Clone, PartialEq)]

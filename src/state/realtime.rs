@@ -74,6 +74,9 @@ impl Realtime {
             InboxEventData::Conversation { conversation } => self.inbox.apply_conversation(conversation),
             InboxEventData::Number { number } => self.numbers.apply_number(number),
             InboxEventData::NumberRemoved { phone_number_id } => self.numbers.apply_removed(&phone_number_id),
+            // A customer's two conversations became one (their ids merged), or the server no
+            // longer has what we missed: the lists load again.
+            InboxEventData::ConversationRemoved { .. } | InboxEventData::Reset => self.reloads.update(|count| *count += 1),
             InboxEventData::Unknown => {}
         }
     }

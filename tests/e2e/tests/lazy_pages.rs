@@ -10,7 +10,7 @@ use wadesk_e2e::{dist_dir, ensure, json, run, run_with, Browser, E2eResult, Json
 const APP_PAGES: [(&str, &str, &str); 5] = [
     ("/onboarding", "nav-onboarding", "onboarding-page"),
     ("/numbers", "nav-numbers", "numbers-page"),
-    ("/inbox", "nav-inbox", "page-not-built"),
+    ("/inbox", "nav-inbox", "inbox-page"),
     ("/team", "nav-team", "page-not-built"),
     ("/settings", "nav-settings", "page-not-built"),
 ];

@@ -44,7 +44,7 @@ async fn screenshots_of_the_main_screens() {
             app.screenshot(&folder.join(format!("screen-skeleton-{language}.png"))).await?;
             let normal = json!({"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1});
             app.devtools("Network.emulateNetworkConditions", normal).await?;
-            app.wait_for_testid("page-not-built").await?;
+            app.wait_for_testid("inbox-page").await?;
 
             // A page whose code cannot be downloaded: the retry.
             app.devtools("Network.setBlockedURLs", json!({ "urls": ["*split_team_page_chunk*"] })).await?;
