@@ -303,7 +303,13 @@ both_stores! {
         for (path, item) in document["paths"].as_object().unwrap() {
             let Some(operation) = item.get("post") else { continue };
             posts += 1;
-            let request = &operation["requestBody"]["content"]["application/json"]["schema"];
+            // JSON bodies, but for file uploads (multipart).
+            let content = &operation["requestBody"]["content"];
+            let request = if content.get("multipart/form-data").is_some() {
+                &content["multipart/form-data"]["schema"]
+            } else {
+                &content["application/json"]["schema"]
+            };
             let request_schema = request["$ref"].as_str().unwrap_or_else(|| panic!("POST {path}: requestBody has no $ref: {request}"));
             assert!(schemas.contains_key(request_schema.trim_start_matches("#/components/schemas/")), "POST {path}: {request_schema}");
 

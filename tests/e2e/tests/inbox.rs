@@ -101,14 +101,11 @@ async fn a_customer_message_arrives_live_and_the_replies_reach_the_phone_and_tur
         // And with an image, picked through the file input.
         let image = app.scratch_dir().join("menu.png");
         std::fs::write(&image, PNG_1X1)?;
-        let attach = app.by_testid("composer-attach").await?;
-        attach.send_keys(&image.display().to_string()).await?;
+        // The attach button opens this input's file picker; WebDriver hands it the file directly.
+        let picker = app.by_testid("composer-file").await?;
+        picker.send_keys(&image.display().to_string()).await?;
         app.wait_for_testid("message-media").await?;
-        app.wait_until("the image on the phone", async || {
-            let shown = phone.execute("return document.querySelectorAll('[data-testid=phone-message] img, [data-testid=phone-message] [data-kind=image]').length;", vec![]).await?;
-            Ok((shown.as_u64().unwrap_or(0) > 0).then_some(()))
-        })
-        .await?;
+        phone.wait_for_testid("phone-message-image").await?;
         Ok(())
     })
     .await;
@@ -127,12 +124,13 @@ async fn a_second_agent_sees_the_assignment_live_and_nothing_is_lost_across_a_re
         open_conversation(app, "Bruno").await?;
         wait_for_attr(&second, "conversation-state", "data-state", "open").await?;
 
+        let unassigned = second.text_of("conversation-assignee").await?;
         app.click("assign-to-me").await?;
-        second.wait_until("the assignment on the other screen", async || {
-            let assignee = second.by_testid("conversation-assignee").await?.attr("data-assignee").await?;
-            Ok(assignee.filter(|assignee| !assignee.is_empty()).map(|_| ()))
-        })
-        .await?;
+        second
+            .wait_until("the assignment on the other screen", async || {
+                Ok((second.text_of("conversation-assignee").await? != unassigned).then_some(()))
+            })
+            .await?;
         app.click("resolve").await?;
         wait_for_attr(&second, "conversation-state", "data-state", "resolved").await?;
 
