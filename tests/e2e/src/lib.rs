@@ -906,6 +906,24 @@ impl TestApp {
     }
 }
 
+/// Wait until some `[data-testid=id]` carries `attribute="value"`.
+pub async fn wait_for_attr(browser: &Browser, id: &str, attribute: &str, value: &str) -> E2eResult {
+    let mut last = None;
+    let waited = browser
+        .wait_until(&format!("[data-testid={id}] {attribute}={value:?}"), async || {
+            for element in browser.all_by_testid(id).await? {
+                let current = element.attr(attribute).await?;
+                if current.as_deref() == Some(value) {
+                    return Ok(Some(()));
+                }
+                last = current;
+            }
+            Ok(None)
+        })
+        .await;
+    waited.map_err(|error| format!("{error}; last {attribute}={last:?}").into())
+}
+
 /// Run a test body against a fresh server and browser (default bundle, root base path).
 pub async fn run(name: &str, body: impl AsyncFnOnce(&TestApp) -> E2eResult) {
     run_with(name, Setup::default(), body).await

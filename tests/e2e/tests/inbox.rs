@@ -2,29 +2,11 @@
 //! (`/sandbox/phone`, a second browser) plays the customer, and everything it sends goes through
 //! the webhook path like real traffic.
 
-use wadesk_e2e::{ensure, json, run, Browser, E2eResult, TestApp};
+use wadesk_e2e::{ensure, json, run, wait_for_attr, Browser, E2eResult, TestApp};
 
 /// The sandbox's Blue Bakery number (second portfolio, first number).
 const BAKERY_WABA: &str = "1000000000000002";
 const BAKERY_NUMBER_ID: &str = "2000000000000003";
-
-/// Wait until some `[data-testid=id]` carries `attribute="value"`.
-async fn wait_for_attr(browser: &Browser, id: &str, attribute: &str, value: &str) -> E2eResult {
-    let mut last = None;
-    let waited = browser
-        .wait_until(&format!("[data-testid={id}] {attribute}={value:?}"), async || {
-            for element in browser.all_by_testid(id).await? {
-                let current = element.attr(attribute).await?;
-                if current.as_deref() == Some(value) {
-                    return Ok(Some(()));
-                }
-                last = current;
-            }
-            Ok(None)
-        })
-        .await;
-    waited.map_err(|error| format!("{error}; last {attribute}={last:?}").into())
-}
 
 /// Log in as the admin, bind the Blue Bakery number by API and wait until it is connected.
 async fn bind_bakery(browser: &Browser) -> E2eResult {

@@ -1,31 +1,13 @@
 //! Embedded Signup, coexistence and the Numbers page in a real browser, against the server in
 //! sandbox mode (its stand-in Facebook SDK and popup, `server/src/whatsapp/sandbox/facebook.rs`).
 
-use wadesk_e2e::{ensure, json, run, run_with, Browser, E2eResult, Setup, WindowHandle};
+use wadesk_e2e::{ensure, json, run, run_with, wait_for_attr, Browser, E2eResult, Setup, WindowHandle};
 use wadesk_server::webhooks::signature::meta_signature;
 
 /// The sandbox's first portfolio (Acme Trading) and its first number.
 const ACME_NUMBER: &str = "+1 555-0100";
 /// The second portfolio (Blue Bakery): its first number.
 const BAKERY_NUMBER: &str = "+1 555-0102";
-
-/// Wait until `[data-testid=id]` carries `attribute="value"`.
-async fn wait_for_attr(browser: &Browser, id: &str, attribute: &str, value: &str) -> E2eResult {
-    let mut last = None;
-    let waited = browser
-        .wait_until(&format!("[data-testid={id}] {attribute}={value:?}"), async || {
-            for element in browser.all_by_testid(id).await? {
-                let current = element.attr(attribute).await?;
-                if current.as_deref() == Some(value) {
-                    return Ok(Some(()));
-                }
-                last = current;
-            }
-            Ok(None)
-        })
-        .await;
-    waited.map_err(|error| format!("{error}; last {attribute}={last:?}").into())
-}
 
 /// Log in, open the onboarding page and wait until the (sandbox) Facebook SDK is ready.
 async fn open_onboarding(browser: &Browser) -> E2eResult {
