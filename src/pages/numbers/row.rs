@@ -102,13 +102,22 @@ pub fn NumberRow(phone_number_id: String) -> impl IntoView {
     });
     let remove = Action::new_local(move |id: &String| {
         let id = id.clone();
-        async move { whatsapp::remove_number(api, &id).await }
+        async move {
+            let answer = whatsapp::remove_number(api, &id).await;
+            // The page's notice is set here, not by an effect of this row: the number's removal
+            // event may take the row away before the answer arrives, and its effects with it.
+            // `try_set` hands the value back when the page is gone (the user left): nothing to show then.
+            if let Ok(removed) = &answer {
+                if state.removed.try_set(Some(removed.clone())).is_none() {
+                    state.refresh();
+                }
+            }
+            answer
+        }
     });
     Effect::new(move |_| {
-        if let Some(Ok(removed)) = remove.value().get() {
+        if let Some(Ok(_)) = remove.value().get() {
             confirm_open.set(false);
-            state.removed.set(Some(removed));
-            state.refresh();
         }
     });
 
