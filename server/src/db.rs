@@ -113,6 +113,19 @@ pub fn new_id() -> String {
     hex::encode(bytes)
 }
 
+/// A fresh id that sorts after every id this process made before (16 hex digits of milliseconds
+/// and a counter, then 16 random): messages get these, so two messages in the same second (WhatsApp's
+/// timestamps are whole seconds) list in the order they were stored. Never for secrets: use [`new_id`].
+pub fn ordered_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = u64::try_from(now_millis()).unwrap_or(0) << 16;
+    let previous = LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(now.max(last + 1))).unwrap_or(0);
+    let mut random = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut random);
+    format!("{:016x}{}", now.max(previous + 1), hex::encode(random))
+}
+
 /// True when the error is a UNIQUE constraint failing (a race lost to another insert).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(database_error) if database_error.is_unique_violation())
@@ -131,6 +144,15 @@ mod tests {
         assert_eq!(prepare_sqlite_url("sqlite::memory:?cache=shared").unwrap(), "sqlite::memory:?cache=shared&mode=rwc");
         assert_eq!(prepare_sqlite_url("sqlite://a.db?mode=ro").unwrap(), "sqlite://a.db?mode=ro");
         std::fs::remove_dir_all(folder).unwrap();
+    }
+
+    #[test]
+    fn ordered_ids_sort_in_the_order_they_were_made() {
+        let ids: Vec<String> = (0..1000).map(|_| ordered_id()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert_eq!(ids[0].len(), 32);
     }
 
     #[test]

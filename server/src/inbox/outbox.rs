@@ -197,7 +197,7 @@ pub async fn send(state: &AppState, user: &CurrentUser, request: &SendMessageReq
             let mut connection = state.db.acquire().await?;
             return inbox.message_item(&mut connection, &message_id).await?.ok_or_else(|| ApiError::internal("a stored message vanished"));
         }
-        let message_id = new_id();
+        let message_id = crate::db::ordered_id();
         match insert(&mut transaction, &inbox, &conversation.phone_number_id, &conversation.id, &message_id, client_id, &fingerprint, request, media.as_ref()).await {
             Ok(()) => {}
             Err(sqlx::Error::Database(cause)) if cause.is_unique_violation() => {

@@ -312,7 +312,7 @@ impl InboxDb {
         let media = content.media.clone().unwrap_or_default();
         let error = content.error.clone().unwrap_or_default();
         let now = now_millis();
-        let message_id = new_id();
+        let message_id = crate::db::ordered_id();
         let inserted = sqlx::query(
             "INSERT INTO messages (id, account_id, conversation_id, phone_number_id, wamid, direction, origin, type, text, \
              media_id, media_mime_type, media_file_name, media_caption, media_sha256, media_link, payload, reply_to_wamid, \
