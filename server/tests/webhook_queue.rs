@@ -139,7 +139,11 @@ async fn two_instances_on_one_postgres_share_the_deliveries_and_apply_each_once(
     }
     assert_eq!(states.get("processed"), Some(&total), "{states:?}");
     assert_eq!(states.get("duplicate"), Some(&NUMBERS.len()), "{states:?}");
-    assert_eq!(processors.len(), 2, "both instances took part: {processors:?}");
+    // Which instance claims which delivery is up to the scheduler (on two busy cores one instance
+    // may win every claim), so only that each was settled by one of the two is asserted here;
+    // the hand-over between instances is `webhooks::tests` (a claim another instance holds, one
+    // whose holder died).
+    assert!((1..=2).contains(&processors.len()), "settled by these two instances only: {processors:?}");
 
     let settled_twice: i64 = sqlx::query("SELECT COUNT(*) FROM (SELECT event_id FROM settled_log GROUP BY event_id HAVING COUNT(*) > 1) twice")
         .fetch_one(&db)

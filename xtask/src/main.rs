@@ -170,6 +170,18 @@ fn run(root: &Path, server_flags: &[String]) -> ExitCode {
     }
 }
 
+/// Where Chromium's temporary profile folders go during the browser steps (its TMPDIR): about
+/// 100 MB a session, and a browser killed at the end of a test leaves its folder behind, so they
+/// live under target/ and are removed after the run instead of filling /tmp.
+const BROWSER_SCRATCH: &str = "target/browser-tmp";
+
+fn browser_scratch(root: &Path) -> PathBuf {
+    let dir = root.join(BROWSER_SCRATCH);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
 fn test(root: &Path) -> ExitCode {
     let locked = locked_flags();
     let tally = TestTally::default();
@@ -196,6 +208,7 @@ fn test(root: &Path) -> ExitCode {
                 .args(["test", "-p", "wadesk", "--target", tools::WASM_TARGET])
                 .args(&locked)
                 .env("CHROMEDRIVER", system::CHROMEDRIVER)
+                .env("TMPDIR", browser_scratch(root))
                 .current_dir(root)
                 .run_tests(&tally)
         }),
@@ -210,11 +223,13 @@ fn test(root: &Path) -> ExitCode {
                 .args(&locked)
                 .env("WADESK_E2E_DIST", &dist.dist)
                 .env("WADESK_E2E_DIST_CONSOLE", &dist_console.dist)
+                .env("TMPDIR", browser_scratch(root))
                 .current_dir(root)
                 .run_tests(&tally)
         }),
     ];
     let passed = run_steps("cargo xtask test", steps);
+    let _ = std::fs::remove_dir_all(root.join(BROWSER_SCRATCH));
     println!("{}", tally.closing_line());
     exit_code(passed)
 }

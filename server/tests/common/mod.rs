@@ -324,10 +324,11 @@ struct PostgresDatabase {
 impl PostgresDatabase {
     async fn create() -> Option<PostgresDatabase> {
         let admin_url = postgres_url()?;
-        let name = format!("wadesk_test_{}", random_hex());
+        let name = format!("wadesk_test_p{}_{}", std::process::id(), random_hex());
         let mut connection = sqlx::PgConnection::connect(&admin_url)
             .await
             .unwrap_or_else(|cause| panic!("cannot connect to {POSTGRES_URL_VAR}: {cause}"));
+        drop_databases_of_ended_runs(&mut connection).await;
         connection
             .execute(format!("CREATE DATABASE {name}").as_str())
             .await
@@ -339,9 +340,13 @@ impl PostgresDatabase {
     }
 
     /// Drop the database from a thread of its own (Drop cannot await); FORCE ends the server's
-    /// connections that are still open.
+    /// connections that are still open. The thread is not waited for: a connection the server's
+    /// pool was opening when the test ended sits in PostgreSQL's authentication step, which takes
+    /// no signals, until its socket closes, and that happens only once the test's runtime (blocked
+    /// in this drop) ends, or after `authentication_timeout` (60 s). A database left behind when
+    /// the process exits first is dropped by the next run ([`drop_databases_of_ended_runs`]).
     fn drop_now(self) {
-        let dropped = std::thread::spawn(move || {
+        std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async {
                 let mut connection = sqlx::PgConnection::connect(&self.admin_url).await.ok()?;
@@ -349,7 +354,25 @@ impl PostgresDatabase {
                 connection.close().await.ok()
             })
         });
-        let _ = dropped.join();
+    }
+}
+
+/// Drop the test databases (`wadesk_test_p<pid>_...`) whose test process has ended, once per process.
+async fn drop_databases_of_ended_runs(connection: &mut sqlx::PgConnection) {
+    static CLEANED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if CLEANED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'wadesk_test_p%'")
+        .fetch_all(&mut *connection)
+        .await
+        .unwrap_or_default();
+    for name in names {
+        let pid = name.trim_start_matches("wadesk_test_p").split('_').next().unwrap_or_default();
+        let alive = !pid.is_empty() && std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if !alive {
+            let _ = connection.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+        }
     }
 }
 
