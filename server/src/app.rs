@@ -32,7 +32,15 @@ use crate::webhooks::WebhookInbox;
 /// upstream is the sandbox, which plays WhatsApp's follow-ups back through this state's webhook
 /// inbox; in live mode it is the Meta or YCloud adapter.
 pub fn build_state(db: AnyPool, settings: Settings) -> AppState {
-    let webhooks = WebhookInbox::new(db.clone());
+    build_state_with_work_pool(db, None, settings)
+}
+
+/// [`build_state`], with webhook processing on `work_db` when given ([`crate::db::connect_for_redoable_work`]).
+pub fn build_state_with_work_pool(db: AnyPool, work_db: Option<AnyPool>, settings: Settings) -> AppState {
+    let webhooks = match work_db {
+        Some(work_db) => WebhookInbox::new(db.clone()).with_work_pool(work_db),
+        None => WebhookInbox::new(db.clone()),
+    };
     let (upstream, sandbox): (Arc<dyn upstream::Upstream>, _) = match settings.mode {
         Mode::Sandbox => {
             let sandbox = Arc::new(SandboxUpstream::with_inbox(webhooks.clone()));

@@ -51,6 +51,44 @@ pub async fn connect(database_url: &str) -> Result<AnyPool, String> {
         .map_err(|cause| format!("cannot open the database {}: {}", redact_url(database_url), one_line(&cause.to_string())))
 }
 
+/// Connections at most in the [`connect_for_redoable_work`] pool.
+const REDOABLE_WORK_CONNECTIONS: u32 = 4;
+
+/// A second pool on the same database for work that is redone from durable rows when its commit
+/// is lost: webhook processing, which is rebuilt from the stored deliveries. Its commits do not
+/// wait for the disk (SQLite `synchronous = NORMAL` in WAL mode; PostgreSQL
+/// `synchronous_commit = off`). Both logs are written in commit order, so a power cut loses only
+/// the last commits, never one without those before it; and every delivery's receipt was
+/// committed with the wait (through the main pool), which also flushes every commit before it.
+/// So what survives is always a state the queue reached, and what it lost is processed again.
+/// A crash of the server process alone loses nothing either way. `None` for an in-memory SQLite
+/// database (a second pool would be another database): use the main pool there.
+pub async fn connect_for_redoable_work(database_url: &str) -> Result<Option<AnyPool>, String> {
+    sqlx::any::install_default_drivers();
+    let is_sqlite = database_url.starts_with("sqlite:");
+    if is_sqlite && (database_url.contains(":memory:") || database_url.contains("mode=memory")) {
+        return Ok(None);
+    }
+    let url = if is_sqlite { prepare_sqlite_url(database_url)? } else { database_url.to_owned() };
+    let options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT).max_connections(REDOABLE_WORK_CONNECTIONS);
+    let options = options.after_connect(move |connection: &mut AnyConnection, _meta| {
+        Box::pin(async move {
+            let settings = if is_sqlite {
+                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;"
+            } else {
+                "SET synchronous_commit = off"
+            };
+            connection.execute(settings).await?;
+            Ok(())
+        })
+    });
+    options
+        .connect(&url)
+        .await
+        .map(Some)
+        .map_err(|cause| format!("cannot open the database {}: {}", redact_url(database_url), one_line(&cause.to_string())))
+}
+
 /// `sqlite://data/x.db` -> the same URL with `mode=rwc`, after creating `data/`.
 fn prepare_sqlite_url(database_url: &str) -> Result<String, String> {
     let rest = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:")).unwrap_or("");

@@ -43,6 +43,8 @@ pub struct RunningServer {
     pub first_admin: Option<FirstAdmin>,
     base_path: String,
     db: AnyPool,
+    /// Webhook processing's pool, when it has one of its own.
+    work_db: Option<AnyPool>,
     sandbox: Option<std::sync::Arc<sandbox::upstream::SandboxUpstream>>,
     /// Closed first on shutdown: open event streams end instead of holding the grace period.
     realtime: realtime::Realtime,
@@ -81,6 +83,9 @@ impl RunningServer {
             self.task.abort();
         }
         // Closing the pool lets SQLite checkpoint its WAL and PostgreSQL end the sessions now.
+        if let Some(work_db) = &self.work_db {
+            work_db.close().await;
+        }
         self.db.close().await;
     }
 }
@@ -96,7 +101,8 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
     let db = db::connect_and_migrate(&settings.database_url).await?;
     let first_admin = create_first_admin(&db, &settings).await?;
     let base_path = settings.base_path.clone();
-    let state = app::build_state(db.clone(), settings);
+    let work_db = db::connect_for_redoable_work(&settings.database_url).await?;
+    let state = app::build_state_with_work_pool(db.clone(), work_db.clone(), settings);
     let sandbox = state.sandbox.clone();
     tracing::info!(upstream = state.upstream.name(), mode = ?state.settings.mode, "upstream ready");
     let realtime = state.realtime.clone();
@@ -140,7 +146,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
             tracing::error!(%cause, "the server stopped with an error");
         }
     });
-    Ok(RunningServer { addr, first_admin, base_path, db, sandbox, realtime, stop: Some(stop), task })
+    Ok(RunningServer { addr, first_admin, base_path, db, work_db, sandbox, realtime, stop: Some(stop), task })
 }
 
 /// The whole HTTP surface for a state (see [`app::router`]).

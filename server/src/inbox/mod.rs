@@ -18,7 +18,7 @@ pub mod workers;
 
 pub use routes::api_routes;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use api_types::{MessageDirection, MessageOrigin, MessageStatus, MessageType};
 use sqlx::AnyPool;
@@ -131,12 +131,27 @@ impl MessageEvent {
 pub async fn apply_events(db: &AnyPool, realtime: &Realtime, events: &[MessageEvent]) -> DbResult<Applied> {
     let mut applied = Applied::default();
     let mut targets = Vec::new();
+    // A batch is mostly one number's: each is looked up once.
+    let mut resolved: HashMap<(Option<&str>, &NumberKey), Option<(String, String)>> = HashMap::new();
     for event in events {
         let (waba_id, key) = event.number();
-        match events::resolve(db, waba_id, key).await?.into_iter().next() {
-            Some((tenant, phone_number_id)) => {
+        let target = match resolved.get(&(waba_id, key)) {
+            Some(target) => target.clone(),
+            None => {
+                let target = events::resolve(db, waba_id, key)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(|(tenant, phone_number_id)| (tenant.account_id().to_owned(), phone_number_id));
+                resolved.insert((waba_id, key), target.clone());
+                target
+            }
+        };
+        match target {
+            Some((account_id, phone_number_id)) => {
+                let tenant = account_id;
                 applied.matched += 1;
-                targets.push((InboxDb::new(tenant.account_id()), phone_number_id, event));
+                targets.push((InboxDb::new(&tenant), phone_number_id, event));
             }
             None => applied.unmatched += 1,
         }
@@ -146,12 +161,25 @@ pub async fn apply_events(db: &AnyPool, realtime: &Realtime, events: &[MessageEv
     }
     let mut transaction = db.begin().await?;
     // Take the write lock first (SQLite) and the numbers' row locks (PostgreSQL), before any read.
+    let mut locked = HashSet::new();
     for (inbox, phone_number_id, _) in &targets {
-        inbox.lock_number(&mut transaction, phone_number_id).await?;
+        if locked.insert((inbox.account_id(), phone_number_id.as_str())) {
+            inbox.lock_number(&mut transaction, phone_number_id).await?;
+        }
     }
     // By account, in one order: transactions touching several accounts take their event
     // counters in the same order, so they never wait on each other in a circle.
     let mut changes: BTreeMap<String, (InboxDb, Changes)> = BTreeMap::new();
+    // What the messages will ask of each number's contacts and conversations, read at once.
+    for (account_id, phone_number_id) in &locked {
+        let (inbox, account_changes) =
+            changes.entry((*account_id).to_owned()).or_insert_with(|| (InboxDb::new(account_id), Changes::default()));
+        let customers = targets.iter().filter_map(|(target, number, event)| match event {
+            MessageEvent::Message(message) if target.account_id() == *account_id && number == phone_number_id => Some(&message.customer),
+            _ => None,
+        });
+        inbox.preload(&mut transaction, phone_number_id, customers, account_changes).await?;
+    }
     for (inbox, phone_number_id, event) in &targets {
         let (_, account_changes) =
             changes.entry(inbox.account_id().to_owned()).or_insert_with(|| (inbox.clone(), Changes::default()));

@@ -27,7 +27,7 @@ use crate::auth::CurrentUser;
 use crate::channels::store::DbResult;
 use crate::channels::upstream::messaging::{MediaFile, OutgoingMedia, OutgoingMessage, Recipient};
 use crate::channels::upstream::{UpstreamError, UpstreamErrorKind};
-use crate::db::{new_id, now_millis};
+use crate::db::now_millis;
 use crate::state::AppState;
 use crate::web::error::ApiError;
 

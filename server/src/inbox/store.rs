@@ -2,6 +2,8 @@
 //! statuses waiting for their message. Every query binds the account ([`InboxDb::account_id`]),
 //! and runs on the caller's connection (the delivery's transaction).
 
+use std::collections::{HashMap, HashSet};
+
 use api_types::{ConversationState, InboxEventData, MessageDirection, MessageStatus};
 use sqlx::{AnyConnection, Row};
 
@@ -11,9 +13,12 @@ use crate::db::{new_id, now_millis};
 use crate::realtime;
 
 /// What a transaction changed in one account's inbox, for the events it records before it
-/// commits ([`InboxDb::record_events`]). Each row once, in the order first changed.
+/// commits ([`InboxDb::record_events`]). Each row once, in the order first changed. It also
+/// keeps what the transaction has read of the account's contacts and conversations
+/// ([`InboxDb::preload`]), so a batch of deliveries reads each once.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Changes {
+    known: Known,
     /// (message id, business number).
     messages: Vec<(String, String)>,
     /// (conversation id, business number).
@@ -37,6 +42,37 @@ impl Changes {
 
     fn conversation_removed(&mut self, conversation_id: &str, phone_number_id: &str, merged_into: &str) {
         self.removed_conversations.push((conversation_id.to_owned(), phone_number_id.to_owned(), merged_into.to_owned()));
+    }
+}
+
+/// What one transaction has read or written of an account's contacts and conversations, as they
+/// stand in it. Only this transaction changes them while it holds its number (SQLite's write
+/// lock, PostgreSQL's row lock on the number); a customer writing to two numbers at once on
+/// PostgreSQL can race, and the loser's insert fails on the unique index and the batch is tried
+/// again, as without the cache. A merge of two contacts empties it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Known {
+    /// Contacts by id: (wa_id, user_id, profile name).
+    contacts: HashMap<String, (Option<String>, Option<String>, String)>,
+    /// The contact holding a wa_id, or `None` when there is none.
+    by_wa_id: HashMap<String, Option<String>>,
+    /// The contact holding a user id, or `None` when there is none.
+    by_user_id: HashMap<String, Option<String>>,
+    /// (number, contact) -> its conversation, or `None` when there is none.
+    conversations: HashMap<(String, String), Option<String>>,
+    /// Numbers with no status waiting for its message.
+    no_pending: HashSet<String>,
+}
+
+impl Known {
+    fn remember_contact(&mut self, id: &str, wa_id: Option<String>, user_id: Option<String>, name: String) {
+        if let Some(wa_id) = &wa_id {
+            self.by_wa_id.insert(wa_id.clone(), Some(id.to_owned()));
+        }
+        if let Some(user_id) = &user_id {
+            self.by_user_id.insert(user_id.clone(), Some(id.to_owned()));
+        }
+        self.contacts.insert(id.to_owned(), (wa_id, user_id, name));
     }
 }
 
@@ -95,17 +131,24 @@ impl InboxDb {
             return Ok(None);
         }
         let by_wa_id = match &customer.wa_id {
-            Some(wa_id) => self.contact_by(connection, "wa_id", wa_id).await?,
+            Some(wa_id) => match changes.known.by_wa_id.get(wa_id) {
+                Some(known) => known.clone(),
+                None => self.contact_by(connection, "wa_id", wa_id).await?,
+            },
             None => None,
         };
         let by_user_id = match &customer.user_id {
-            Some(user_id) => self.contact_by(connection, "user_id", user_id).await?,
+            Some(user_id) => match changes.known.by_user_id.get(user_id) {
+                Some(known) => known.clone(),
+                None => self.contact_by(connection, "user_id", user_id).await?,
+            },
             None => None,
         };
         let now = now_millis();
         let contact_id = match (by_wa_id, by_user_id) {
             (None, None) => {
                 let id = new_id();
+                let name = customer.name.clone().unwrap_or_default();
                 sqlx::query(
                     "INSERT INTO contacts (id, account_id, wa_id, user_id, profile_name, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -114,29 +157,40 @@ impl InboxDb {
                 .bind(&self.account_id)
                 .bind(&customer.wa_id)
                 .bind(&customer.user_id)
-                .bind(customer.name.clone().unwrap_or_default())
+                .bind(&name)
                 .bind(now)
                 .execute(&mut *connection)
                 .await?;
+                changes.known.remember_contact(&id, customer.wa_id.clone(), customer.user_id.clone(), name);
                 return Ok(Some(id));
             }
             (Some(kept), Some(other)) if kept != other => {
                 self.merge_contact(connection, &kept, &other, changes).await?;
+                // It moved conversations and deleted a contact: read them again from here on.
+                changes.known = Known::default();
                 kept
             }
             (Some(id), _) | (None, Some(id)) => id,
         };
-        let shown = sqlx::query("SELECT wa_id, user_id, profile_name FROM contacts WHERE id = $1 AND account_id = $2")
-            .bind(&contact_id)
-            .bind(&self.account_id)
-            .fetch_one(&mut *connection)
-            .await?;
-        let learnt = |stored: Option<String>, given: &Option<String>| stored.is_none() && given.is_some();
-        let stored_name: String = shown.try_get("profile_name")?;
+        let (stored_wa_id, stored_user_id, stored_name) = match changes.known.contacts.get(&contact_id) {
+            Some(known) => known.clone(),
+            None => {
+                let shown = sqlx::query("SELECT wa_id, user_id, profile_name FROM contacts WHERE id = $1 AND account_id = $2")
+                    .bind(&contact_id)
+                    .bind(&self.account_id)
+                    .fetch_one(&mut *connection)
+                    .await?;
+                (shown.try_get("wa_id")?, shown.try_get("user_id")?, shown.try_get("profile_name")?)
+            }
+        };
+        let learnt = |stored: &Option<String>, given: &Option<String>| stored.is_none() && given.is_some();
         let renamed = customer.name.as_ref().is_some_and(|name| *name != stored_name);
-        if renamed || learnt(shown.try_get("wa_id")?, &customer.wa_id) || learnt(shown.try_get("user_id")?, &customer.user_id) {
-            self.contact_conversations_changed(connection, &contact_id, changes).await?;
+        if !renamed && !learnt(&stored_wa_id, &customer.wa_id) && !learnt(&stored_user_id, &customer.user_id) {
+            // Nothing new of this customer.
+            changes.known.remember_contact(&contact_id, stored_wa_id, stored_user_id, stored_name);
+            return Ok(Some(contact_id));
         }
+        self.contact_conversations_changed(connection, &contact_id, changes).await?;
         sqlx::query(
             "UPDATE contacts SET wa_id = COALESCE(wa_id, $1), user_id = COALESCE(user_id, $2), \
              profile_name = COALESCE($3, profile_name), updated_at = $4 WHERE id = $5 AND account_id = $6",
@@ -149,7 +203,95 @@ impl InboxDb {
         .bind(&self.account_id)
         .execute(&mut *connection)
         .await?;
+        changes.known.remember_contact(
+            &contact_id,
+            stored_wa_id.or_else(|| customer.wa_id.clone()),
+            stored_user_id.or_else(|| customer.user_id.clone()),
+            customer.name.clone().unwrap_or(stored_name),
+        );
         Ok(Some(contact_id))
+    }
+
+    /// Read, in a few queries, the contacts of these customers, their conversations on this
+    /// number, and whether statuses wait on it: what [`InboxDb::record_message`] asks next.
+    pub async fn preload<'a>(
+        &self,
+        connection: &mut AnyConnection,
+        phone_number_id: &str,
+        customers: impl Iterator<Item = &'a Customer>,
+        changes: &mut Changes,
+    ) -> DbResult<()> {
+        let known = &mut changes.known;
+        let mut wa_ids = Vec::new();
+        let mut user_ids = Vec::new();
+        for customer in customers {
+            if let Some(wa_id) = &customer.wa_id {
+                if !known.by_wa_id.contains_key(wa_id) && !wa_ids.contains(wa_id) {
+                    wa_ids.push(wa_id.clone());
+                }
+            }
+            if let Some(user_id) = &customer.user_id {
+                if !known.by_user_id.contains_key(user_id) && !user_ids.contains(user_id) {
+                    user_ids.push(user_id.clone());
+                }
+            }
+        }
+        let mut found_contacts = Vec::new();
+        for (column, ids) in [("wa_id", &wa_ids), ("user_id", &user_ids)] {
+            for chunk in ids.chunks(IDS_PER_QUERY) {
+                let sql = format!(
+                    "SELECT id, wa_id, user_id, profile_name FROM contacts WHERE account_id = $1 AND {column} IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let mut query = sqlx::query(&sql).bind(&self.account_id);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                for row in query.fetch_all(&mut *connection).await? {
+                    let id: String = row.try_get("id")?;
+                    known.remember_contact(&id, row.try_get("wa_id")?, row.try_get("user_id")?, row.try_get("profile_name")?);
+                    found_contacts.push(id);
+                }
+            }
+        }
+        // Looked for and not there.
+        for wa_id in wa_ids {
+            known.by_wa_id.entry(wa_id).or_insert(None);
+        }
+        for user_id in user_ids {
+            known.by_user_id.entry(user_id).or_insert(None);
+        }
+        found_contacts.retain(|contact| !known.conversations.contains_key(&(phone_number_id.to_owned(), contact.clone())));
+        found_contacts.dedup();
+        for chunk in found_contacts.chunks(IDS_PER_QUERY) {
+            let sql = format!(
+                "SELECT id, contact_id FROM conversations WHERE account_id = $1 AND phone_number_id = $2 AND contact_id IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(&self.account_id).bind(phone_number_id);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&mut *connection).await? {
+                let contact_id: String = row.try_get("contact_id")?;
+                known.conversations.insert((phone_number_id.to_owned(), contact_id), Some(row.try_get("id")?));
+            }
+            for contact in chunk {
+                known.conversations.entry((phone_number_id.to_owned(), contact.clone())).or_insert(None);
+            }
+        }
+        if !known.no_pending.contains(phone_number_id) {
+            let waiting: i64 = sqlx::query("SELECT COUNT(*) AS waiting FROM pending_statuses WHERE account_id = $1 AND phone_number_id = $2")
+                .bind(&self.account_id)
+                .bind(phone_number_id)
+                .fetch_one(&mut *connection)
+                .await?
+                .try_get("waiting")?;
+            if waiting == 0 {
+                known.no_pending.insert(phone_number_id.to_owned());
+            }
+        }
+        Ok(())
     }
 
     async fn contact_conversations_changed(&self, connection: &mut AnyConnection, contact_id: &str, changes: &mut Changes) -> DbResult<()> {
@@ -244,8 +386,21 @@ impl InboxDb {
     }
 
     /// The conversation of this number with this contact, made open when there is none.
-    async fn conversation_for(&self, connection: &mut AnyConnection, phone_number_id: &str, contact_id: &str, at: i64) -> DbResult<String> {
-        if let Some(id) = self.find_conversation(connection, phone_number_id, contact_id).await? {
+    async fn conversation_for(
+        &self,
+        connection: &mut AnyConnection,
+        phone_number_id: &str,
+        contact_id: &str,
+        at: i64,
+        changes: &mut Changes,
+    ) -> DbResult<String> {
+        let key = (phone_number_id.to_owned(), contact_id.to_owned());
+        let found = match changes.known.conversations.get(&key) {
+            Some(known) => known.clone(),
+            None => self.find_conversation(connection, phone_number_id, contact_id).await?,
+        };
+        if let Some(id) = found {
+            changes.known.conversations.insert(key, Some(id.clone()));
             return Ok(id);
         }
         let id = new_id();
@@ -263,6 +418,7 @@ impl InboxDb {
         .bind(now)
         .execute(connection)
         .await?;
+        changes.known.conversations.insert(key, Some(id.clone()));
         Ok(id)
     }
 
@@ -304,7 +460,7 @@ impl InboxDb {
             }
             return Ok(());
         }
-        let conversation_id = self.conversation_for(connection, phone_number_id, &contact_id, message.timestamp).await?;
+        let conversation_id = self.conversation_for(connection, phone_number_id, &contact_id, message.timestamp, changes).await?;
         let inbound = message.direction == MessageDirection::Inbound;
         // An echo was sent from the phone: it starts as sent; inbound messages have no status.
         let status = (!inbound).then_some(MessageStatus::Sent);
@@ -366,6 +522,9 @@ impl InboxDb {
         .execute(&mut *connection)
         .await?;
         // A status that came before the message.
+        if changes.known.no_pending.contains(phone_number_id) {
+            return Ok(());
+        }
         let pending = sqlx::query(
             "SELECT status, error_code, error_title, error_details, timestamp FROM pending_statuses \
              WHERE account_id = $1 AND phone_number_id = $2 AND wamid = $3",
@@ -453,6 +612,7 @@ impl InboxDb {
             Raised::Missing => {}
         }
         let error = status.error.clone().filter(|_| status.status == MessageStatus::Failed).unwrap_or_default();
+        changes.known.no_pending.remove(phone_number_id);
         sqlx::query(
             "INSERT INTO pending_statuses (id, account_id, phone_number_id, wamid, status, status_rank, error_code, error_title, \
              error_details, timestamp, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
@@ -702,24 +862,82 @@ impl InboxDb {
     /// conversations merged away, then messages, then conversations. Returns the last event's id,
     /// for [`realtime::Realtime::committed`] once committed; `None` when nothing changed.
     pub async fn record_events(&self, connection: &mut AnyConnection, changes: &Changes) -> DbResult<Option<i64>> {
-        let mut last_id = None;
+        let mut events: Vec<(Option<&str>, InboxEventData)> = Vec::new();
         for (conversation_id, phone_number_id, merged_into) in &changes.removed_conversations {
             let data = InboxEventData::ConversationRemoved { conversation_id: conversation_id.clone(), merged_into: merged_into.clone() };
-            last_id = Some(realtime::record(connection, &self.account_id, Some(phone_number_id), &data).await?);
+            events.push((Some(phone_number_id), data));
         }
+        let message_ids: Vec<&str> = changes.messages.iter().map(|(id, _)| id.as_str()).collect();
+        let mut messages = self.message_items(connection, &message_ids).await?;
         for (message_id, phone_number_id) in &changes.messages {
-            let Some(message) = self.message_item(connection, message_id).await? else { continue };
-            let data = InboxEventData::Message { conversation_id: message.conversation_id.clone(), message };
-            last_id = Some(realtime::record(connection, &self.account_id, Some(phone_number_id), &data).await?);
+            let Some(message) = messages.remove(message_id) else { continue };
+            events.push((Some(phone_number_id), InboxEventData::Message { conversation_id: message.conversation_id.clone(), message }));
         }
+        let conversation_ids: Vec<&str> = changes.conversations.iter().map(|(id, _)| id.as_str()).collect();
+        let mut conversations = self.conversation_summaries(connection, &conversation_ids).await?;
         for (conversation_id, phone_number_id) in &changes.conversations {
             // Gone when a later merge in the same transaction took it.
-            let Some(conversation) = self.conversation_summary(connection, conversation_id).await? else { continue };
-            let data = InboxEventData::Conversation { conversation };
-            last_id = Some(realtime::record(connection, &self.account_id, Some(phone_number_id), &data).await?);
+            let Some(conversation) = conversations.remove(conversation_id) else { continue };
+            events.push((Some(phone_number_id), InboxEventData::Conversation { conversation }));
         }
-        Ok(last_id)
+        realtime::record_many(connection, &self.account_id, &events).await
     }
+
+    /// The account's messages by these ids (a hundred to a query), as the API shows them.
+    async fn message_items(&self, connection: &mut AnyConnection, ids: &[&str]) -> DbResult<HashMap<String, api_types::MessageItem>> {
+        let mut found = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            // `account_id || ''`: the account still binds every row, but SQLite's planner (no
+            // statistics) would otherwise walk the account's whole `messages_by_conversation`
+            // range instead of looking each id up.
+            let sql = format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id || '' = $1 AND id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(&self.account_id);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *connection).await? {
+                let message = message_from_row(&row)?;
+                found.insert(message.id.clone(), message);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The account's conversations by these ids (a hundred to a query), as the list shows them.
+    async fn conversation_summaries(
+        &self,
+        connection: &mut AnyConnection,
+        ids: &[&str],
+    ) -> DbResult<HashMap<String, api_types::ConversationSummary>> {
+        let mut found = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let sql = format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN contacts k ON k.id = c.contact_id AND k.account_id = c.account_id \
+                 WHERE c.account_id = $1 AND c.id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(&self.account_id);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *connection).await? {
+                let conversation = conversation_from_row(&row)?;
+                found.insert(conversation.id.clone(), conversation);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// At most this many ids in one `IN (...)`.
+const IDS_PER_QUERY: usize = 100;
+
+/// `$first, $first+1, ...`: `count` numbered placeholders.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 /// What an agent changes on a conversation.

@@ -12,7 +12,7 @@ use crate::channels::store::{self, DbResult, NumberChange, SyncPart, TenantDb};
 use crate::realtime::Realtime;
 
 /// Names a number the way the payload does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NumberKey {
     Id(String),
     /// The display number's digits (Meta's quality and name webhooks carry only that).

@@ -45,6 +45,10 @@ use crate::web::error::ApiError;
 #[derive(Clone)]
 pub struct WebhookInbox {
     db: AnyPool,
+    /// Where deliveries are claimed, applied and settled: `db`, or a pool on the same database
+    /// whose commits do not wait for the disk ([`crate::db::connect_for_redoable_work`]).
+    /// Receipts always go through `db`.
+    work_db: AnyPool,
     clock: Arc<store::ReceivedClock>,
     queue: Arc<queue::Queue>,
     /// Where processing announces the inbox events it committed.
@@ -59,7 +63,13 @@ impl WebhookInbox {
     /// An inbox whose queue runs with `config` (tests shorten the retry delays).
     pub fn with_queue(db: AnyPool, config: QueueConfig) -> WebhookInbox {
         let queue = queue::new_queue(&db, config);
-        WebhookInbox { db, clock: Arc::default(), queue, realtime: Default::default() }
+        WebhookInbox { work_db: db.clone(), db, clock: Arc::default(), queue, realtime: Default::default() }
+    }
+
+    /// Claim, apply and settle deliveries through `pool` (the same database as [`WebhookInbox::db`]).
+    pub fn with_work_pool(mut self, pool: AnyPool) -> WebhookInbox {
+        self.work_db = pool;
+        self
     }
 
     pub fn db(&self) -> &AnyPool {
@@ -287,6 +297,7 @@ async fn outcomes_of(db: &AnyPool, realtime: &crate::realtime::Realtime, batch: 
     let mut matched = HashSet::new();
     let mut with_messages = Vec::new();
     let mut bodies_seen = HashSet::new();
+    let seen_before = store::bodies_seen_before(db, batch).await?;
     for (index, delivery) in batch.iter().enumerate() {
         let Some(provider) = Provider::from_name(&delivery.provider) else {
             tracing::error!(event_id = %delivery.id, provider = %delivery.provider, "a stored webhook names no known provider");
@@ -294,7 +305,7 @@ async fn outcomes_of(db: &AnyPool, realtime: &crate::realtime::Realtime, batch: 
             continue;
         };
         let copy_in_batch = !bodies_seen.insert(delivery.body_sha256.as_str());
-        if copy_in_batch || store::same_body_seen_before(db, &delivery.id, provider.as_str(), &delivery.body_sha256).await? {
+        if copy_in_batch || seen_before.contains(&(delivery.provider.clone(), delivery.body_sha256.clone())) {
             outcomes.push((DeliveryState::Duplicate, None));
             continue;
         }

@@ -72,7 +72,17 @@ pub(super) struct Queue {
     /// SQLite has one writer: this server's queue writes take turns here rather than inside
     /// SQLite's busy handler, which sleeps milliseconds at a time. `None` on PostgreSQL.
     sqlite_turn: Option<tokio::sync::Mutex<()>>,
+    /// Workers line up here before they line up for `sqlite_turn`, one at a time: the receipt
+    /// writer then waits for one worker's step at most, never for all of theirs (an
+    /// acknowledgement is what Meta's sender waits for; processing can take bigger batches).
+    worker_line: Option<tokio::sync::Mutex<()>>,
     postgres: bool,
+}
+
+/// A worker's turn at SQLite's one writer (both guards); nothing on PostgreSQL.
+struct WorkTurn<'a> {
+    _turn: Option<tokio::sync::MutexGuard<'a, ()>>,
+    _line: Option<tokio::sync::MutexGuard<'a, ()>>,
 }
 
 #[derive(Default)]
@@ -97,6 +107,7 @@ impl Queue {
             settled: Notify::new(),
             receipts: StdMutex::default(),
             sqlite_turn: (!postgres).then(tokio::sync::Mutex::default),
+            worker_line: (!postgres).then(tokio::sync::Mutex::default),
             postgres,
         }
     }
@@ -110,6 +121,15 @@ impl Queue {
             Some(turn) => Some(turn.lock().await),
             None => None,
         }
+    }
+
+    /// The turn for a worker's step: after the other workers, before nothing the receipt writer waits for.
+    async fn work_turn(&self) -> WorkTurn<'_> {
+        let line = match &self.worker_line {
+            Some(line) => Some(line.lock().await),
+            None => None,
+        };
+        WorkTurn { _turn: self.turn().await, _line: line }
     }
 
     fn receipts(&self) -> std::sync::MutexGuard<'_, Receipts> {
@@ -255,10 +275,10 @@ type Batch = Vec<ClaimedWebhookEvent>;
 /// Claim the next batch: of any number, or of `ordering_key` only.
 async fn claim(inbox: &WebhookInbox, ordering_key: Option<&str>) -> Result<Option<Batch>, sqlx::Error> {
     let queue = &inbox.queue;
-    let _turn = queue.turn().await;
+    let _turn = queue.work_turn().await;
     let now = now_millis();
     let until = now + i64::try_from(queue.config.lease.as_millis()).unwrap_or(i64::MAX / 2);
-    let mut transaction = inbox.db.begin().await?;
+    let mut transaction = inbox.work_db.begin().await?;
     let candidates = store::claim_candidates(&mut transaction, now, ordering_key, CANDIDATES, queue.postgres).await?;
     let mut tried = HashSet::new();
     for candidate in &candidates {
@@ -286,8 +306,8 @@ pub(super) type Outcome = (DeliveryState, Option<String>);
 /// Apply a batch and settle each of its deliveries; never fails (problems go to the rows).
 async fn run_batch(inbox: &WebhookInbox, batch: &[ClaimedWebhookEvent]) {
     let first_try = {
-        let _turn = inbox.queue.turn().await;
-        super::outcomes_of(&inbox.db, &inbox.realtime, batch).await
+        let _turn = inbox.queue.work_turn().await;
+        super::outcomes_of(&inbox.work_db, &inbox.realtime, batch).await
     };
     match first_try {
         Ok(outcomes) => settle(inbox, batch, &outcomes).await,
@@ -296,8 +316,8 @@ async fn run_batch(inbox: &WebhookInbox, batch: &[ClaimedWebhookEvent]) {
             for (at, delivery) in batch.iter().enumerate() {
                 let alone = std::slice::from_ref(delivery);
                 let outcome = {
-                    let _turn = inbox.queue.turn().await;
-                    super::outcomes_of(&inbox.db, &inbox.realtime, alone).await
+                    let _turn = inbox.queue.work_turn().await;
+                    super::outcomes_of(&inbox.work_db, &inbox.realtime, alone).await
                 };
                 match outcome {
                     Ok(outcomes) => settle(inbox, alone, &outcomes).await,
@@ -318,14 +338,11 @@ async fn run_batch(inbox: &WebhookInbox, batch: &[ClaimedWebhookEvent]) {
 
 async fn settle(inbox: &WebhookInbox, batch: &[ClaimedWebhookEvent], outcomes: &[Outcome]) {
     let written = async {
-        let _turn = inbox.queue.turn().await;
-        let mut transaction = inbox.db.begin().await?;
-        let mut lost = Vec::new();
-        for (delivery, (state, note)) in batch.iter().zip(outcomes) {
-            if !store::settle_webhook_event(&mut transaction, &delivery.id, &inbox.queue.instance, *state, note.as_deref(), None).await? {
-                lost.push(delivery.id.as_str());
-            }
-        }
+        let _turn = inbox.queue.work_turn().await;
+        let mut transaction = inbox.work_db.begin().await?;
+        let settling: Vec<_> =
+            batch.iter().zip(outcomes).map(|(delivery, (state, note))| (delivery.id.as_str(), *state, note.as_deref())).collect();
+        let lost = store::settle_webhook_events(&mut transaction, &inbox.queue.instance, &settling).await?;
         transaction.commit().await?;
         Ok::<_, sqlx::Error>(lost)
     };
@@ -346,8 +363,8 @@ async fn refused(inbox: &WebhookInbox, delivery: &ClaimedWebhookEvent, cause: &s
 
 async fn settle_failed(inbox: &WebhookInbox, delivery: &ClaimedWebhookEvent, reason: &str) {
     let written = async {
-        let _turn = inbox.queue.turn().await;
-        let mut connection = inbox.db.acquire().await?;
+        let _turn = inbox.queue.work_turn().await;
+        let mut connection = inbox.work_db.acquire().await?;
         store::settle_webhook_event(&mut connection, &delivery.id, &inbox.queue.instance, DeliveryState::Failed, Some(reason), Some(reason))
             .await
     };
@@ -368,8 +385,8 @@ async fn retry_later(inbox: &WebhookInbox, batch: &[ClaimedWebhookEvent], cause:
                 tracing::warn!(%cause, event_id = %delivery.id, tries, "webhook processing failed; trying again later");
                 let at = now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
                 let written = async {
-                    let _turn = inbox.queue.turn().await;
-                    let mut connection = inbox.db.acquire().await?;
+                    let _turn = inbox.queue.work_turn().await;
+                    let mut connection = inbox.work_db.acquire().await?;
                     store::retry_webhook_event_later(&mut connection, &delivery.id, &inbox.queue.instance, at, &error).await
                 };
                 if let Err(cause) = written.await {

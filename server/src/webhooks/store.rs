@@ -3,6 +3,7 @@
 //! Deliveries are not yet any account's data: processing resolves the owning account from the
 //! provider's ids and goes on through its `TenantDb`.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use sqlx::any::AnyRow;
@@ -255,6 +256,43 @@ pub async fn settle_webhook_event(
     Ok(done.rows_affected() == 1)
 }
 
+/// Settle these deliveries, claimed by `claimed_by`, each with its outcome: one `UPDATE` per
+/// distinct outcome (a hundred rows at a time). Returns the ids that were not settled here
+/// (another instance took them over).
+pub async fn settle_webhook_events(
+    connection: &mut AnyConnection,
+    claimed_by: &str,
+    outcomes: &[(&str, DeliveryState, Option<&str>)],
+) -> DbResult<Vec<String>> {
+    let mut by_outcome: Vec<((DeliveryState, Option<&str>), Vec<&str>)> = Vec::new();
+    for (id, state, note) in outcomes {
+        match by_outcome.iter_mut().find(|(outcome, _)| *outcome == (*state, *note)) {
+            Some((_, ids)) => ids.push(id),
+            None => by_outcome.push(((*state, *note), vec![id])),
+        }
+    }
+    let now = now_millis();
+    let mut settled = HashSet::new();
+    for ((state, note), ids) in by_outcome {
+        for chunk in ids.chunks(100) {
+            let placeholders: Vec<String> = (0..chunk.len()).map(|at| format!("${}", at + 5)).collect();
+            let sql = format!(
+                "UPDATE webhook_events SET state = $1, note = $2, processed_at = $3, claimed_until = NULL \
+                 WHERE claimed_by = $4 AND state = 'pending' AND id IN ({}) RETURNING id",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(state.as_str()).bind(note).bind(now).bind(claimed_by);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *connection).await? {
+                settled.insert(row.try_get::<String, _>("id")?);
+            }
+        }
+    }
+    Ok(outcomes.iter().filter(|(id, _, _)| !settled.contains(*id)).map(|(id, _, _)| (*id).to_owned()).collect())
+}
+
 /// Give a claimed delivery back to be tried again at `next_attempt_at`, with why this try failed.
 pub async fn retry_webhook_event_later(
     connection: &mut AnyConnection,
@@ -311,17 +349,30 @@ pub async fn prune_settled_webhook_events(db: &AnyPool, received_before: i64) ->
     Ok(done.rows_affected())
 }
 
-/// True when another delivery of the same body was already settled as read (processed, ignored
-/// or unprocessable). Two copies of one body have one ordering key, so they never run at once.
-pub async fn same_body_seen_before(db: &AnyPool, event_id: &str, provider: &str, body_sha256: &str) -> DbResult<bool> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS earlier FROM webhook_events WHERE provider = $1 AND body_sha256 = $2 AND id <> $3 \
-         AND state IN ('processed', 'ignored', 'unprocessable') ",
-    )
-    .bind(provider)
-    .bind(body_sha256)
-    .bind(event_id)
-    .fetch_one(db)
-    .await?;
-    Ok(row.try_get::<i64, _>("earlier")? > 0)
+/// Of these deliveries, the (provider, body hash) pairs that an earlier delivery with the same
+/// body was settled with: one query per provider (a hundred bodies at a time) for a batch.
+pub async fn bodies_seen_before(db: &AnyPool, deliveries: &[ClaimedWebhookEvent]) -> DbResult<HashSet<(String, String)>> {
+    let mut by_provider: HashMap<&str, Vec<&str>> = HashMap::new();
+    for delivery in deliveries {
+        by_provider.entry(delivery.provider.as_str()).or_default().push(delivery.body_sha256.as_str());
+    }
+    let mut seen = HashSet::new();
+    for (provider, hashes) in by_provider {
+        for chunk in hashes.chunks(100) {
+            let placeholders: Vec<String> = (0..chunk.len()).map(|at| format!("${}", at + 2)).collect();
+            let sql = format!(
+                "SELECT DISTINCT body_sha256 FROM webhook_events WHERE provider = $1 AND body_sha256 IN ({}) \
+                 AND state IN ('processed', 'ignored', 'unprocessable')",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(provider);
+            for hash in chunk {
+                query = query.bind(*hash);
+            }
+            for row in query.fetch_all(db).await? {
+                seen.insert((provider.to_owned(), row.try_get("body_sha256")?));
+            }
+        }
+    }
+    Ok(seen)
 }
