@@ -90,6 +90,8 @@ struct Connection {
     reopen: Option<gloo_timers::callback::Timeout>,
     down: bool,
     closed: bool,
+    /// `pagehide` and `pageshow` on the window, removed on close.
+    page_listeners: Vec<(&'static str, Listener)>,
 }
 
 /// The open stream; [`EventStream::close`] ends it (the app frame does when it unmounts).
@@ -111,8 +113,10 @@ impl EventStream {
             reopen: None,
             down: false,
             closed: false,
+            page_listeners: Vec::new(),
         }));
         connect(&connection);
+        follow_the_page(&connection);
         EventStream { connection }
     }
 
@@ -124,7 +128,46 @@ impl EventStream {
             source.close();
         }
         connection.listeners.clear();
+        if let Some(window) = web_sys::window() {
+            for (name, listener) in connection.page_listeners.drain(..) {
+                let _ = window.remove_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+            }
+        }
     }
+}
+
+/// A page the browser keeps for its back button (the back/forward cache) would keep its stream
+/// open, and a browser opens six connections at most to one HTTP/1.1 server: a few pages away
+/// and back, the app would wait for a free one. So the stream closes when the page is hidden for
+/// a navigation, and opens again (resuming from the last event) if the page is shown from that cache.
+fn follow_the_page(connection: &Rc<RefCell<Connection>>) {
+    let Some(window) = web_sys::window() else { return };
+    let weak = Rc::downgrade(connection);
+    let on_hide = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        let Some(connection) = weak.upgrade() else { return };
+        let mut connection = connection.borrow_mut();
+        connection.reopen = None;
+        if let Some(source) = connection.source.take() {
+            source.close();
+        }
+    });
+    let weak = Rc::downgrade(connection);
+    let on_show = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        let persisted = js_sys::Reflect::get(&event, &"persisted".into()).ok().and_then(|value| value.as_bool()).unwrap_or(false);
+        let Some(connection) = weak.upgrade() else { return };
+        let reopen = persisted && {
+            let connection = connection.borrow();
+            !connection.closed && connection.source.is_none()
+        };
+        if reopen {
+            connect(&connection);
+        }
+    });
+    let listeners: Vec<(&'static str, Listener)> = vec![("pagehide", on_hide), ("pageshow", on_show)];
+    for (name, listener) in &listeners {
+        let _ = window.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+    }
+    connection.borrow_mut().page_listeners = listeners;
 }
 
 fn connect(connection: &Rc<RefCell<Connection>>) {

@@ -313,6 +313,97 @@ pub fn ingest(root: &Path) -> Outcome<IngestFigures> {
     Ok(IngestFigures { speeds, durability })
 }
 
+/// The inbox bench's scenario (`tests/e2e/src/bin/inbox-bench.rs`) and its targets (issue 9).
+const INBOX_CONVERSATIONS: u32 = 10_000;
+const INBOX_THREAD_MESSAGES: u32 = 5_000;
+const INBOX_SSE_CLIENTS: u32 = 50;
+pub const TARGET_LIST_RENDER_MS: f64 = 150.0;
+pub const TARGET_THREAD_OPEN_MS: f64 = 150.0;
+pub const TARGET_ROWS_IN_DOM: u64 = 400;
+pub const TARGET_LATENCY_P50_MS: f64 = 50.0;
+pub const TARGET_LATENCY_P99_MS: f64 = 150.0;
+
+/// What the inbox bench measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxFigures {
+    /// The first time, with the inbox chunk's fetch and compile.
+    pub list_render_first_ms: f64,
+    pub list_render_ms: f64,
+    pub list_rows: u64,
+    pub thread_open_first_ms: f64,
+    pub thread_open_ms: f64,
+    pub thread_rows: u64,
+    pub latency_p50_ms: f64,
+    pub latency_p99_ms: f64,
+}
+
+impl InboxFigures {
+    pub fn within_targets(&self) -> bool {
+        self.list_render_ms <= TARGET_LIST_RENDER_MS
+            && self.thread_open_ms <= TARGET_THREAD_OPEN_MS
+            && self.thread_open_first_ms <= TARGET_THREAD_OPEN_MS
+            && self.list_rows <= TARGET_ROWS_IN_DOM
+            && self.thread_rows <= TARGET_ROWS_IN_DOM
+            && self.latency_p50_ms <= TARGET_LATENCY_P50_MS
+            && self.latency_p99_ms <= TARGET_LATENCY_P99_MS
+    }
+
+    pub fn table(&self) -> String {
+        let line = |name: &str, value: String, target: String| format!("  {name:<44} {value:>10}   (target {target})\n");
+        [
+            line("conversation list, click -> first row (median)", format!("{:.1} ms", self.list_render_ms), format!("<= {TARGET_LIST_RENDER_MS:.0} ms")),
+            line("  the first time (inbox chunk fetched too)", format!("{:.1} ms", self.list_render_first_ms), "none; for reference".to_owned()),
+            line("conversation rows in the DOM (most seen)", self.list_rows.to_string(), format!("<= {TARGET_ROWS_IN_DOM}")),
+            line("thread, click -> newest message (median)", format!("{:.1} ms", self.thread_open_ms), format!("<= {TARGET_THREAD_OPEN_MS:.0} ms")),
+            line("  the first time", format!("{:.1} ms", self.thread_open_first_ms), format!("<= {TARGET_THREAD_OPEN_MS:.0} ms")),
+            line("message bubbles in the DOM (most seen)", self.thread_rows.to_string(), format!("<= {TARGET_ROWS_IN_DOM}")),
+            line("webhook POST -> bubble on screen, p50", format!("{:.1} ms", self.latency_p50_ms), format!("<= {TARGET_LATENCY_P50_MS:.0} ms")),
+            line("webhook POST -> bubble on screen, p99", format!("{:.1} ms", self.latency_p99_ms), format!("<= {TARGET_LATENCY_P99_MS:.0} ms")),
+        ]
+        .concat()
+    }
+
+    pub fn json(&self) -> String {
+        format!(
+            "{{\"conversations\":{INBOX_CONVERSATIONS},\"thread_messages\":{INBOX_THREAD_MESSAGES},\"sse_clients\":{INBOX_SSE_CLIENTS},\
+             \"list_first_render_first_ms\":{:.1},\"list_first_render_median_ms\":{:.1},\"list_rows_max\":{},\
+             \"thread_open_first_ms\":{:.1},\"thread_open_median_ms\":{:.1},\"thread_rows_max\":{},\
+             \"latency_p50_ms\":{:.1},\"latency_p99_ms\":{:.1},\"targets\":{{\"list_ms\":{TARGET_LIST_RENDER_MS},\
+             \"thread_ms\":{TARGET_THREAD_OPEN_MS},\"rows\":{TARGET_ROWS_IN_DOM},\"p50_ms\":{TARGET_LATENCY_P50_MS},\"p99_ms\":{TARGET_LATENCY_P99_MS}}}}}",
+            self.list_render_first_ms,
+            self.list_render_ms,
+            self.list_rows,
+            self.thread_open_first_ms,
+            self.thread_open_ms,
+            self.thread_rows,
+            self.latency_p50_ms,
+            self.latency_p99_ms
+        )
+    }
+}
+
+/// Build and run the inbox bench against `dist` (the server built optimised, as for ingest).
+pub fn inbox(root: &Path, dist: &Path) -> Outcome<InboxFigures> {
+    Cmd::new("cargo").arg("build").args(INGEST_PROFILE).args(["-p", "wadesk-e2e", "--bin", "inbox-bench"]).current_dir(root).run()?;
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let output = Cmd::new(target.join("ingest-bench").join("inbox-bench")).arg(dist).current_dir(root).capture()?;
+    let number = |key: &str| -> Outcome<f64> {
+        output_value(&output, key)
+            .and_then(|value| value.parse().ok())
+            .ok_or_else(|| format!("the inbox bench printed no {key}:\n{output}"))
+    };
+    Ok(InboxFigures {
+        list_render_first_ms: number("list_first_render_first_ms")?,
+        list_render_ms: number("list_first_render_median_ms")?,
+        list_rows: number("list_rows_max")? as u64,
+        thread_open_first_ms: number("thread_open_first_ms")?,
+        thread_open_ms: number("thread_open_median_ms")?,
+        thread_rows: number("thread_rows_max")? as u64,
+        latency_p50_ms: number("latency_p50_ms")?,
+        latency_p99_ms: number("latency_p99_ms")?,
+    })
+}
+
 pub fn run(root: &Path) -> Outcome {
     let dist = root.join("dist");
     let sizes = bundle_sizes(&dist)?;
@@ -372,16 +463,24 @@ pub fn run(root: &Path) -> Outcome {
     let ingest = ingest(root)?;
     print!("{}", ingest.table());
 
+    println!(
+        "\nThe inbox in headless Chromium: {INBOX_CONVERSATIONS} conversations, a {INBOX_THREAD_MESSAGES}-message thread, \
+         {INBOX_SSE_CLIENTS} other event streams:"
+    );
+    let inbox = inbox(root, &dist)?;
+    print!("{}", inbox.table());
+
     let storm_ok = health_max <= TARGET_UNDER_LOGIN_STORM_MS && me_max <= TARGET_UNDER_LOGIN_STORM_MS;
     let size_problems = sizes.over_budget();
     let first_load_ok = transferred_total <= TARGET_FIRST_LOAD_BYTES && size_problems.is_empty();
     let verdict = |ok: bool| if ok { "within target" } else { "OVER TARGET" };
     println!(
-        "\nsizes: {}   load: {}   login storm: {}   ingest: {}   durability: {}",
+        "\nsizes: {}   load: {}   login storm: {}   ingest: {}   inbox: {}   durability: {}",
         verdict(first_load_ok),
         verdict(median <= TARGET_LOGIN_READY_MS),
         verdict(storm_ok),
         verdict(ingest.sqlite_processed_per_s() >= TARGET_INGEST_SQLITE_PER_S),
+        verdict(inbox.within_targets()),
         if ingest.durable() { "nothing acknowledged lost, none twice" } else { "LOST OR DUPLICATED MESSAGES" }
     );
     let largest = sizes.largest_chunk().map(FileSize::compressed).unwrap_or(0);
@@ -400,12 +499,13 @@ pub fn run(root: &Path) -> Outcome {
          \"login_ready_median_ms\":{median:.1},\"login_ready_target_ms\":{TARGET_LOGIN_READY_MS},\
          \"login_to_numbers_median_ms\":{login_to_numbers:.1},\"storm_logins\":{STORM_LOGINS},\"storm_ms\":{storm_ms:.0},\
          \"storm_health_p50_ms\":{health_p50:.1},\"storm_health_max_ms\":{health_max:.1},\"storm_me_p50_ms\":{me_p50:.1},\
-         \"storm_me_max_ms\":{me_max:.1},\"storm_target_ms\":{TARGET_UNDER_LOGIN_STORM_MS},\"ingest\":{}}}\n",
+         \"storm_me_max_ms\":{me_max:.1},\"storm_target_ms\":{TARGET_UNDER_LOGIN_STORM_MS},\"ingest\":{},\"inbox\":{}}}\n",
         transferred[0],
         transferred[1],
         transferred[2],
         chunks_json.join(","),
-        ingest.json()
+        ingest.json(),
+        inbox.json()
     );
     let json_path = root.join("target").join("bench.json");
     std::fs::write(&json_path, json).map_err(|error| format!("cannot write {}: {error}", json_path.display()))?;

@@ -136,6 +136,32 @@ async fn a_second_agent_sees_the_assignment_live_and_nothing_is_lost_across_a_re
     .await;
 }
 
+/// Leaving the inbox for another page and coming back, page load after page load: a page the
+/// browser keeps for its back button must not keep its event stream, or after a few the browser's
+/// six connections to the server are all held and the app waits (it did: the fifth load's calls
+/// queued for 26 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_loads_do_not_leave_event_streams_holding_the_browsers_connections() {
+    run("page_loads_do_not_leave_event_streams_holding_the_browsers_connections", async |app| {
+        app.login_admin().await?;
+        for load in 1..=8 {
+            app.goto("/numbers").await?;
+            app.wait_for_testid("numbers-page").await?;
+            app.click("nav-inbox").await?;
+            app.wait_for_testid("inbox-search").await?;
+            let answered = tokio::time::timeout(
+                std::time::Duration::from_secs(8),
+                app.call_api("/inbox/conversations/list", &json!({"limit": 1})),
+            )
+            .await;
+            let answered = matches!(&answered, Ok(Ok(reply)) if reply["status"] == json!(200));
+            ensure(answered, format!("load {load}: the inbox's call did not get a connection within 8 s"))?;
+        }
+        Ok(())
+    })
+    .await;
+}
+
 /// A 1x1 PNG.
 const PNG_1X1: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01,
