@@ -219,6 +219,17 @@ async fn click_to(browser: &Browser, click: &str, element: &str, text: Option<&s
     }
 }
 
+/// To the Numbers page (a page load, or inside the app), then to the inbox by its link.
+async fn numbers_then_inbox(browser: &Browser, load: bool) {
+    if load {
+        browser.goto("/numbers").await.expect("load the Numbers page");
+    } else {
+        browser.click("nav-numbers").await.expect("to the Numbers page");
+    }
+    browser.wait_for_testid("numbers-page").await.expect("the Numbers page on screen");
+    browser.click("nav-inbox").await.expect("to the inbox");
+}
+
 fn percentile(samples: &mut [f64], fraction: f64) -> f64 {
     samples.sort_by(f64::total_cmp);
     let index = ((samples.len() as f64 - 1.0) * fraction).round() as usize;
@@ -347,15 +358,7 @@ async fn main() {
     let mut thread_samples = Vec::new();
     let mut thread_rows = 0;
     for run in 0..RENDER_RUNS {
-        browser
-            .click("nav-numbers")
-            .await
-            .expect("to the Numbers page");
-        browser
-            .wait_for_testid("numbers-page")
-            .await
-            .expect("the Numbers page on screen");
-        browser.click("nav-inbox").await.expect("to the inbox");
+        numbers_then_inbox(browser, false).await;
         browser
             .wait_for_text("conversation-row", "Long Thread")
             .await
@@ -461,15 +464,7 @@ async fn main() {
     // page for its back button (it opens six connections at most to one HTTP/1.1 server).
     let mut reloads_ok = 0;
     for _ in 0..RELOADS {
-        browser
-            .goto("/numbers")
-            .await
-            .expect("load the Numbers page");
-        browser
-            .wait_for_testid("numbers-page")
-            .await
-            .expect("the Numbers page on screen");
-        browser.click("nav-inbox").await.expect("to the inbox");
+        numbers_then_inbox(browser, true).await;
         let loaded = tokio::time::timeout(
             Duration::from_secs(10),
             browser.wait_for_testid("conversation-row"),
