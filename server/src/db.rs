@@ -51,6 +51,17 @@ pub async fn connect(database_url: &str) -> Result<AnyPool, String> {
         .map_err(|cause| format!("cannot open the database {}: {}", redact_url(database_url), one_line(&cause.to_string())))
 }
 
+/// `$first, $first+1, ...`: `count` numbered placeholders, for `IN (...)`.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `($1, ..., $columns), ($columns+1, ...), ...`: `rows` rows of numbered placeholders, for a
+/// multi-row `VALUES`.
+pub fn value_rows(rows: usize, columns: usize) -> String {
+    (0..rows).map(|row| format!("({})", placeholders(row * columns + 1, columns))).collect::<Vec<_>>().join(", ")
+}
+
 /// Connections at most in the [`connect_for_redoable_work`] pool.
 const REDOABLE_WORK_CONNECTIONS: u32 = 4;
 
@@ -172,6 +183,12 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_number_on_from_the_first() {
+        assert_eq!(placeholders(2, 3), "$2, $3, $4");
+        assert_eq!(value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
 
     #[test]
     fn sqlite_urls_get_create_mode() {

@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::{Customer, MessageError, MessageIn, StatusIn};
 use crate::channels::store::DbResult;
-use crate::db::{new_id, now_millis};
+use crate::db::{new_id, now_millis, placeholders};
 use crate::realtime;
 
 /// What a transaction changed in one account's inbox, for the events it records before it
@@ -934,11 +934,6 @@ impl InboxDb {
 
 /// At most this many ids in one `IN (...)`.
 const IDS_PER_QUERY: usize = 100;
-
-/// `$first, $first+1, ...`: `count` numbered placeholders.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
-}
 
 /// What an agent changes on a conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -151,15 +151,9 @@ pub async fn record_many(
     let now = now_millis();
     let mut id = last_id - count;
     for chunk in events.chunks(EVENTS_PER_INSERT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let first = row * 6;
-                format!("(${}, ${}, ${}, ${}, ${}, ${})", first + 1, first + 2, first + 3, first + 4, first + 5, first + 6)
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO inbox_events (account_id, id, kind, phone_number_id, data, created_at) VALUES {}",
-            rows.join(", ")
+            crate::db::value_rows(chunk.len(), 6)
         );
         let mut insert = sqlx::query(&sql);
         for (phone_number_id, data) in chunk {

@@ -275,11 +275,10 @@ pub async fn settle_webhook_events(
     let mut settled = HashSet::new();
     for ((state, note), ids) in by_outcome {
         for chunk in ids.chunks(100) {
-            let placeholders: Vec<String> = (0..chunk.len()).map(|at| format!("${}", at + 5)).collect();
             let sql = format!(
                 "UPDATE webhook_events SET state = $1, note = $2, processed_at = $3, claimed_until = NULL \
                  WHERE claimed_by = $4 AND state = 'pending' AND id IN ({}) RETURNING id",
-                placeholders.join(", ")
+                crate::db::placeholders(5, chunk.len())
             );
             let mut query = sqlx::query(&sql).bind(state.as_str()).bind(note).bind(now).bind(claimed_by);
             for id in chunk {
@@ -359,11 +358,10 @@ pub async fn bodies_seen_before(db: &AnyPool, deliveries: &[ClaimedWebhookEvent]
     let mut seen = HashSet::new();
     for (provider, hashes) in by_provider {
         for chunk in hashes.chunks(100) {
-            let placeholders: Vec<String> = (0..chunk.len()).map(|at| format!("${}", at + 2)).collect();
             let sql = format!(
                 "SELECT DISTINCT body_sha256 FROM webhook_events WHERE provider = $1 AND body_sha256 IN ({}) \
                  AND state IN ('processed', 'ignored', 'unprocessable')",
-                placeholders.join(", ")
+                crate::db::placeholders(2, chunk.len())
             );
             let mut query = sqlx::query(&sql).bind(provider);
             for hash in chunk {
