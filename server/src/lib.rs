@@ -11,6 +11,7 @@ pub mod realtime;
 pub mod sandbox;
 pub mod settings;
 pub mod state;
+pub mod team;
 pub mod web;
 pub mod webhooks;
 
@@ -98,7 +99,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
         .await
         .map_err(|cause| format!("cannot listen on {}: {cause}", settings.addr))?;
     let addr = listener.local_addr().map_err(|cause| format!("cannot read the bound address: {cause}"))?;
-    let db = db::connect_and_migrate(&settings.database_url).await?;
+    let db = db::connect_and_migrate_with(&settings.database_url, db::Checkpoints::Apart).await?;
     let first_admin = create_first_admin(&db, &settings).await?;
     let base_path = settings.base_path.clone();
     let work_db = db::connect_for_redoable_work(&settings.database_url).await?;
@@ -108,6 +109,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
     let realtime = state.realtime.clone();
     let prune_webhooks = webhooks::prune_deliveries_periodically(db.clone(), state.settings.webhook_retention_days);
     let prune_events = realtime::prune_events_periodically(db.clone(), state.settings.events_retention_days);
+    let checkpoints = db::checkpoint_periodically(state.settings.database_url.clone());
     // Other servers' events reach this one's streams through PostgreSQL (LISTEN/NOTIFY).
     let other_servers = if state.settings.database_url.starts_with("postgres") {
         Some(realtime::listen_across_instances(state.settings.database_url.clone(), realtime.clone()).await)
@@ -121,7 +123,7 @@ pub async fn start(mut settings: Settings) -> Result<RunningServer, String> {
                 None => std::future::pending().await,
             }
         };
-        tokio::join!(prune_webhooks, prune_events, other_servers);
+        tokio::join!(prune_webhooks, prune_events, checkpoints, other_servers);
     };
     // The outbox and inbound media downloads, beside serving (they also drain what waits from before).
     let inbox_workers = inbox::workers::run(state.clone());

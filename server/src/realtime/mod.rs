@@ -151,10 +151,10 @@ pub async fn record_many(
     let now = now_millis();
     let mut id = last_id - count;
     for chunk in events.chunks(EVENTS_PER_INSERT) {
-        let sql = format!(
+        let sql = crate::db::for_backend(connection.backend_name(), format!(
             "INSERT INTO inbox_events (account_id, id, kind, phone_number_id, data, created_at) VALUES {}",
             crate::db::value_rows(chunk.len(), 6)
-        );
+        ));
         let mut insert = sqlx::query(&sql);
         for (phone_number_id, data) in chunk {
             id += 1;

@@ -89,10 +89,10 @@ pub async fn insert_webhook_events(connection: &mut AnyConnection, events: &[New
                 format!("(${}, ${}, ${}, ${}, ${}, 'pending', ${})", first + 1, first + 2, first + 3, first + 4, first + 5, first + 6)
             })
             .collect();
-        let sql = format!(
+        let sql = crate::db::for_backend(connection.backend_name(), format!(
             "INSERT INTO webhook_events (id, provider, received_at, body, body_sha256, state, ordering_key) VALUES {}",
             rows.join(", ")
-        );
+        ));
         let mut query = sqlx::query(&sql);
         for event in chunk {
             query = query
@@ -275,11 +275,11 @@ pub async fn settle_webhook_events(
     let mut settled = HashSet::new();
     for ((state, note), ids) in by_outcome {
         for chunk in ids.chunks(100) {
-            let sql = format!(
+            let sql = crate::db::for_backend(connection.backend_name(), format!(
                 "UPDATE webhook_events SET state = $1, note = $2, processed_at = $3, claimed_until = NULL \
                  WHERE claimed_by = $4 AND state = 'pending' AND id IN ({}) RETURNING id",
                 crate::db::placeholders(5, chunk.len())
-            );
+            ));
             let mut query = sqlx::query(&sql).bind(state.as_str()).bind(note).bind(now).bind(claimed_by);
             for id in chunk {
                 query = query.bind(*id);
@@ -358,11 +358,11 @@ pub async fn bodies_seen_before(db: &AnyPool, deliveries: &[ClaimedWebhookEvent]
     let mut seen = HashSet::new();
     for (provider, hashes) in by_provider {
         for chunk in hashes.chunks(100) {
-            let sql = format!(
+            let sql = crate::db::for_backend(crate::db::backend_of(db), format!(
                 "SELECT DISTINCT body_sha256 FROM webhook_events WHERE provider = $1 AND body_sha256 IN ({}) \
                  AND state IN ('processed', 'ignored', 'unprocessable')",
                 crate::db::placeholders(2, chunk.len())
-            );
+            ));
             let mut query = sqlx::query(&sql).bind(provider);
             for hash in chunk {
                 query = query.bind(*hash);
