@@ -66,7 +66,30 @@ pub struct ConversationSummary {
     pub unread_count: u64,
     /// Unix milliseconds.
     pub last_message_at: i64,
+    /// When the account first heard from this customer (Unix milliseconds).
+    #[serde(default)]
+    pub first_contact_at: i64,
+    /// The newest message, for the list's preview line; absent before the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<MessagePreview>,
 }
+
+/// What the conversation list shows of a conversation's newest message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePreview {
+    pub direction: MessageDirection,
+    #[serde(rename = "type")]
+    pub kind: MessageType,
+    /// Its text, caption or file name, at most [`PREVIEW_CHARS`] characters. Always text, never markup.
+    pub text: Option<String>,
+    /// Outbound messages only.
+    pub status: Option<MessageStatus>,
+}
+
+/// At most this many characters of a message in [`MessagePreview::text`].
+pub const PREVIEW_CHARS: usize = 120;
 
 /// A page of conversations, newest activity first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +177,62 @@ pub struct MessageItem {
     pub reply_to_wamid: Option<String>,
     /// Unix milliseconds.
     pub timestamp: i64,
+    /// A `location` message's place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationCard>,
+    /// A `contacts` message's cards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<ContactCard>,
+}
+
+/// Degrees of latitude or longitude, as WhatsApp sends them. Never NaN (JSON has none), so
+/// equality is total.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct Degrees(pub f64);
+
+impl Eq for Degrees {}
+
+/// The place a customer shared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LocationCard {
+    pub latitude: Degrees,
+    pub longitude: Degrees,
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+impl LocationCard {
+    /// Whether the coordinates are a place on Earth (what a map link may be made of).
+    pub fn is_on_earth(&self) -> bool {
+        self.latitude.0.is_finite() && self.longitude.0.is_finite() && self.latitude.0.abs() <= 90.0 && self.longitude.0.abs() <= 180.0
+    }
+}
+
+/// One contact card a customer shared: a name and its numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ContactCard {
+    pub name: String,
+    #[serde(default)]
+    pub phones: Vec<ContactPhone>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ContactPhone {
+    /// As written on the card (`+86 138 0000 0000`).
+    pub phone: String,
+    /// The WhatsApp id, when the number is on WhatsApp.
+    pub wa_id: Option<String>,
+    /// `CELL`, `HOME`, `WORK`... as the card says.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
 }
 
 /// A page of messages, oldest first within the page.

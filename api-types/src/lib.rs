@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod envelope;
 pub mod inbox;
+pub mod team;
 pub mod validation;
 pub mod whatsapp;
 
@@ -17,6 +18,7 @@ pub use config::*;
 pub use domain::*;
 pub use envelope::*;
 pub use inbox::*;
+pub use team::*;
 pub use whatsapp::*;
 
 /// The path every API route lives under, relative to the server's base path.

@@ -35,3 +35,5 @@ mod event_stream;
 mod whatsapp_realtime;
 #[path = "whatsapp_api/sending.rs"]
 mod whatsapp_sending;
+#[path = "whatsapp_api/team.rs"]
+mod team;

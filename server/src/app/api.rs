@@ -31,6 +31,7 @@ use crate::state::AppState;
         (name = "system", description = "Health and this document"),
         (name = "whatsapp", description = "WhatsApp business accounts and numbers"),
         (name = "inbox", description = "The team inbox: conversations and messages"),
+        (name = "team", description = "The account's users"),
     )
 )]
 struct ApiDoc;
@@ -47,6 +48,7 @@ pub fn router(base_path: &str) -> Router<AppState> {
         .merge(crate::auth::api_routes())
         .merge(crate::channels::api_routes())
         .merge(crate::inbox::api_routes())
+        .merge(crate::team::api_routes())
         .merge(crate::sandbox::api_routes());
     let (router, mut document) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(crate::API_PREFIX, documented).split_for_parts();

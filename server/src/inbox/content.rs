@@ -159,3 +159,67 @@ mod tests {
         assert_eq!(rfc3339_ms(Some(&json!("2026-01-01T00:00:00.250Z"))), Some(1_767_225_600_250));
     }
 }
+
+/// The structured cards of a stored `location` or `contacts` message, read from its payload
+/// (the message object as sent); nothing for other kinds or a payload that does not say.
+pub fn cards(kind: &MessageType, payload: Option<&str>) -> (Option<api_types::LocationCard>, Vec<api_types::ContactCard>) {
+    let Some(payload) = payload else { return (None, Vec::new()) };
+    if !matches!(kind, MessageType::Location | MessageType::Contacts) {
+        return (None, Vec::new());
+    }
+    let Ok(message) = serde_json::from_str::<Value>(payload) else { return (None, Vec::new()) };
+    let degrees = |value: Option<&Value>| match value? {
+        Value::Number(number) => number.as_f64(),
+        Value::String(text) => text.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|degrees| degrees.is_finite())
+    .map(api_types::Degrees);
+    match kind {
+        MessageType::Location => {
+            let part = message.get("location").unwrap_or(&Value::Null);
+            let location = match (degrees(part.get("latitude")), degrees(part.get("longitude"))) {
+                (Some(latitude), Some(longitude)) => Some(api_types::LocationCard {
+                    latitude,
+                    longitude,
+                    name: text_at(part, "name"),
+                    address: text_at(part, "address"),
+                }),
+                _ => None,
+            };
+            (location, Vec::new())
+        }
+        _ => {
+            let cards = message
+                .get("contacts")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|contact| {
+                    let name = contact.get("name").unwrap_or(&Value::Null);
+                    let name = text_at(name, "formatted_name")
+                        .or_else(|| {
+                            let parts: Vec<String> = ["first_name", "last_name"].iter().filter_map(|key| text_at(name, key)).collect();
+                            (!parts.is_empty()).then(|| parts.join(" "))
+                        })
+                        .unwrap_or_default();
+                    let phones = contact
+                        .get("phones")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|phone| {
+                            Some(api_types::ContactPhone {
+                                phone: text_at(phone, "phone").or_else(|| text_at(phone, "wa_id"))?,
+                                wa_id: text_at(phone, "wa_id"),
+                                kind: text_at(phone, "type"),
+                            })
+                        })
+                        .collect();
+                    api_types::ContactCard { name, phones }
+                })
+                .collect();
+            (None, cards)
+        }
+    }
+}

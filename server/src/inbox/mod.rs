@@ -180,13 +180,31 @@ pub async fn apply_events(db: &AnyPool, realtime: &Realtime, events: &[MessageEv
         });
         inbox.preload(&mut transaction, phone_number_id, customers, account_changes).await?;
     }
-    for (inbox, phone_number_id, event) in &targets {
+    // In order; a run of messages of one number (no reaction among them) goes in together.
+    let mut at = 0;
+    while at < targets.len() {
+        let (inbox, phone_number_id, event) = &targets[at];
         let (_, account_changes) =
             changes.entry(inbox.account_id().to_owned()).or_insert_with(|| (inbox.clone(), Changes::default()));
+        let plain = |event: &MessageEvent| matches!(event, MessageEvent::Message(message) if message.content.reaction.is_none());
+        let run: Vec<&MessageIn> = targets[at..]
+            .iter()
+            .take_while(|(other, number, event)| other.account_id() == inbox.account_id() && number == phone_number_id && plain(event))
+            .filter_map(|(_, _, event)| match event {
+                MessageEvent::Message(message) => Some(message),
+                MessageEvent::Status(_) => None,
+            })
+            .collect();
+        if run.len() > 1 {
+            inbox.record_messages(&mut transaction, phone_number_id, &run, account_changes).await?;
+            at += run.len();
+            continue;
+        }
         match event {
             MessageEvent::Message(message) => inbox.record_message(&mut transaction, phone_number_id, message, account_changes).await?,
             MessageEvent::Status(status) => inbox.record_status(&mut transaction, phone_number_id, status, account_changes).await?,
         }
+        at += 1;
     }
     let mut announced = Vec::new();
     for (account_id, (inbox, account_changes)) in &changes {

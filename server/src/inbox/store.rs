@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::{Customer, MessageError, MessageIn, StatusIn};
 use crate::channels::store::DbResult;
-use crate::db::{new_id, now_millis, placeholders};
+use crate::db::{for_backend, new_id, now_millis, placeholders, value_rows};
 use crate::realtime;
 
 /// What a transaction changed in one account's inbox, for the events it records before it
@@ -25,6 +25,8 @@ pub struct Changes {
     conversations: Vec<(String, String)>,
     /// (conversation id, business number, the conversation it was merged into).
     removed_conversations: Vec<(String, String, String)>,
+    /// Contacts merged so far (each moves conversations).
+    merges: usize,
 }
 
 impl Changes {
@@ -168,6 +170,7 @@ impl InboxDb {
                 self.merge_contact(connection, &kept, &other, changes).await?;
                 // It moved conversations and deleted a contact: read them again from here on.
                 changes.known = Known::default();
+                changes.merges += 1;
                 kept
             }
             (Some(id), _) | (None, Some(id)) => id,
@@ -239,10 +242,10 @@ impl InboxDb {
         let mut found_contacts = Vec::new();
         for (column, ids) in [("wa_id", &wa_ids), ("user_id", &user_ids)] {
             for chunk in ids.chunks(IDS_PER_QUERY) {
-                let sql = format!(
+                let sql = for_backend(connection.backend_name(), format!(
                     "SELECT id, wa_id, user_id, profile_name FROM contacts WHERE account_id = $1 AND {column} IN ({})",
                     placeholders(2, chunk.len())
-                );
+                ));
                 let mut query = sqlx::query(&sql).bind(&self.account_id);
                 for id in chunk {
                     query = query.bind(id);
@@ -264,10 +267,10 @@ impl InboxDb {
         found_contacts.retain(|contact| !known.conversations.contains_key(&(phone_number_id.to_owned(), contact.clone())));
         found_contacts.dedup();
         for chunk in found_contacts.chunks(IDS_PER_QUERY) {
-            let sql = format!(
+            let sql = for_backend(connection.backend_name(), format!(
                 "SELECT id, contact_id FROM conversations WHERE account_id = $1 AND phone_number_id = $2 AND contact_id IN ({})",
                 placeholders(3, chunk.len())
-            );
+            ));
             let mut query = sqlx::query(&sql).bind(&self.account_id).bind(phone_number_id);
             for id in chunk {
                 query = query.bind(id);
@@ -461,77 +464,156 @@ impl InboxDb {
             return Ok(());
         }
         let conversation_id = self.conversation_for(connection, phone_number_id, &contact_id, message.timestamp, changes).await?;
-        let inbound = message.direction == MessageDirection::Inbound;
-        // An echo was sent from the phone: it starts as sent; inbound messages have no status.
-        let status = (!inbound).then_some(MessageStatus::Sent);
-        let content = &message.content;
-        let media = content.media.clone().unwrap_or_default();
-        let error = content.error.clone().unwrap_or_default();
-        let now = now_millis();
-        let message_id = crate::db::ordered_id();
-        let inserted = sqlx::query(
-            "INSERT INTO messages (id, account_id, conversation_id, phone_number_id, wamid, direction, origin, type, text, \
-             media_id, media_mime_type, media_file_name, media_caption, media_sha256, media_link, payload, reply_to_wamid, \
-             status, status_rank, error_code, error_title, error_details, timestamp, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24) \
-             ON CONFLICT (phone_number_id, wamid) DO NOTHING",
-        )
-        .bind(&message_id)
-        .bind(&self.account_id)
-        .bind(&conversation_id)
-        .bind(phone_number_id)
-        .bind(&message.wamid)
-        .bind(message.direction.as_str())
-        .bind(message.origin.as_str())
-        .bind(content.kind.as_str())
-        .bind(&content.text)
-        .bind(&media.id)
-        .bind(&media.mime_type)
-        .bind(&media.file_name)
-        .bind(&media.caption)
-        .bind(&media.sha256)
-        .bind(&media.link)
-        .bind(&content.payload)
-        .bind(&content.reply_to)
-        .bind(status.as_ref().map(MessageStatus::as_str))
-        .bind(status.as_ref().map_or(0, MessageStatus::rank))
-        .bind(&error.code)
-        .bind(&error.title)
-        .bind(&error.details)
-        .bind(message.timestamp)
-        .bind(now)
-        .execute(&mut *connection)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            return Ok(()); // A redelivery.
+        let row = NewMessage { id: crate::db::ordered_id(), conversation_id, message };
+        self.store_messages(connection, phone_number_id, std::slice::from_ref(&row), changes).await
+    }
+
+    /// Record a run of messages of one number (none a reaction), as [`InboxDb::record_message`]
+    /// would one after the other, in a few statements: the rows in multi-row inserts, each
+    /// conversation updated once. A wamid twice in the run is stored once (the first).
+    pub async fn record_messages(
+        &self,
+        connection: &mut AnyConnection,
+        phone_number_id: &str,
+        messages: &[&MessageIn],
+        changes: &mut Changes,
+    ) -> DbResult<()> {
+        let merges = changes.merges;
+        let mut rows = Vec::with_capacity(messages.len());
+        let mut wamids = HashSet::new();
+        for message in messages {
+            debug_assert!(message.content.reaction.is_none(), "reactions are recorded alone");
+            let Some(contact_id) = self.upsert_contact(connection, &message.customer, changes).await? else {
+                tracing::warn!(wamid = %message.wamid, "a message names no customer; not stored");
+                continue;
+            };
+            let conversation_id = self.conversation_for(connection, phone_number_id, &contact_id, message.timestamp, changes).await?;
+            if wamids.insert(message.wamid.as_str()) {
+                rows.push(NewMessage { id: crate::db::ordered_id(), conversation_id, message });
+            }
         }
-        super::media::download::queue(connection, &self.account_id, phone_number_id, message).await?;
-        changes.message(&message_id, phone_number_id);
-        changes.conversation(&conversation_id, phone_number_id);
-        sqlx::query(
-            "UPDATE conversations SET last_message_at = CASE WHEN last_message_at < $1 THEN $1 ELSE last_message_at END, \
-             unread_count = unread_count + $2, state = CASE WHEN $2 = 1 THEN $3 ELSE state END, updated_at = $4 \
-             WHERE id = $5 AND account_id = $6",
-        )
-        .bind(message.timestamp)
-        .bind(i64::from(inbound))
-        .bind(ConversationState::Open.as_str())
-        .bind(now)
-        .bind(&conversation_id)
-        .bind(&self.account_id)
-        .execute(&mut *connection)
-        .await?;
+        if changes.merges != merges {
+            // A merge moved conversations the rows above were meant for: one at a time then
+            // (what the first pass wrote of contacts and conversations is found again).
+            for message in messages {
+                self.record_message(connection, phone_number_id, message, changes).await?;
+            }
+            return Ok(());
+        }
+        self.store_messages(connection, phone_number_id, &rows, changes).await
+    }
+
+    /// Insert these message rows (a wamid already stored on the number is skipped), update their
+    /// conversations, queue their media and apply the statuses that came before them.
+    async fn store_messages(
+        &self,
+        connection: &mut AnyConnection,
+        phone_number_id: &str,
+        rows: &[NewMessage<'_>],
+        changes: &mut Changes,
+    ) -> DbResult<()> {
+        let now = now_millis();
+        let mut inserted = HashSet::with_capacity(rows.len());
+        for chunk in rows.chunks(MESSAGES_PER_INSERT) {
+            let sql = for_backend(connection.backend_name(), format!(
+                "INSERT INTO messages ({MESSAGE_INSERT_COLUMNS}) VALUES {} ON CONFLICT (phone_number_id, wamid) DO NOTHING RETURNING id",
+                value_rows(chunk.len(), MESSAGE_INSERT_COLUMN_COUNT)
+            ));
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                let message = row.message;
+                let inbound = message.direction == MessageDirection::Inbound;
+                // An echo was sent from the phone: it starts as sent; inbound messages have no status.
+                let status = (!inbound).then_some(MessageStatus::Sent);
+                let content = &message.content;
+                let media = content.media.as_ref();
+                let error = content.error.as_ref();
+                query = query
+                    .bind(&row.id)
+                    .bind(&self.account_id)
+                    .bind(&row.conversation_id)
+                    .bind(phone_number_id)
+                    .bind(&message.wamid)
+                    .bind(message.direction.as_str())
+                    .bind(message.origin.as_str())
+                    .bind(content.kind.as_str())
+                    .bind(&content.text)
+                    .bind(media.and_then(|media| media.id.clone()))
+                    .bind(media.and_then(|media| media.mime_type.clone()))
+                    .bind(media.and_then(|media| media.file_name.clone()))
+                    .bind(media.and_then(|media| media.caption.clone()))
+                    .bind(media.and_then(|media| media.sha256.clone()))
+                    .bind(media.and_then(|media| media.link.clone()))
+                    .bind(&content.payload)
+                    .bind(&content.reply_to)
+                    .bind(status.as_ref().map(|status| status.as_str().to_owned()))
+                    .bind(status.as_ref().map_or(0, MessageStatus::rank))
+                    .bind(error.and_then(|error| error.code.clone()))
+                    .bind(error.and_then(|error| error.title.clone()))
+                    .bind(error.and_then(|error| error.details.clone()))
+                    .bind(message.timestamp)
+                    .bind(now)
+                    .bind(now);
+            }
+            for stored in query.fetch_all(&mut *connection).await? {
+                inserted.insert(stored.try_get::<String, _>("id")?);
+            }
+        }
+        // What the new messages do to each conversation: (id, newest timestamp, inbound count).
+        let mut bumps: Vec<(&str, i64, i64)> = Vec::new();
+        let mut new_rows = Vec::with_capacity(inserted.len());
+        for row in rows.iter().filter(|row| inserted.contains(&row.id)) {
+            let message = row.message;
+            super::media::download::queue(connection, &self.account_id, phone_number_id, message).await?;
+            changes.message(&row.id, phone_number_id);
+            changes.conversation(&row.conversation_id, phone_number_id);
+            let inbound = i64::from(message.direction == MessageDirection::Inbound);
+            match bumps.iter_mut().find(|(id, _, _)| *id == row.conversation_id) {
+                Some((_, at, unread)) => {
+                    *at = (*at).max(message.timestamp);
+                    *unread += inbound;
+                }
+                None => bumps.push((&row.conversation_id, message.timestamp, inbound)),
+            }
+            new_rows.push(message);
+        }
+        for chunk in bumps.chunks(CONVERSATIONS_PER_UPDATE) {
+            // `column1..3` name a VALUES list's columns in SQLite and PostgreSQL alike.
+            let sql = for_backend(connection.backend_name(), format!(
+                "UPDATE conversations SET \
+                 last_message_at = CASE WHEN conversations.last_message_at < v.column2 THEN v.column2 ELSE conversations.last_message_at END, \
+                 unread_count = conversations.unread_count + v.column3, \
+                 state = CASE WHEN v.column3 > 0 THEN $1 ELSE conversations.state END, updated_at = $2 \
+                 FROM (VALUES {}) AS v WHERE conversations.id = v.column1 AND conversations.account_id = ${}",
+                (0..chunk.len()).map(|row| format!("(${}, ${}, ${})", 3 + row * 3, 4 + row * 3, 5 + row * 3)).collect::<Vec<_>>().join(", "),
+                3 + chunk.len() * 3
+            ));
+            let mut query = sqlx::query(&sql).bind(ConversationState::Open.as_str()).bind(now);
+            for (id, at, unread) in chunk {
+                query = query.bind(*id).bind(*at).bind(*unread);
+            }
+            query = query.bind(&self.account_id);
+            query.execute(&mut *connection).await?;
+        }
         // A status that came before the message.
         if changes.known.no_pending.contains(phone_number_id) {
             return Ok(());
         }
+        for message in new_rows {
+            self.apply_pending_status(connection, phone_number_id, &message.wamid).await?;
+        }
+        Ok(())
+    }
+
+    /// The status that waited for this new message, if one did.
+    async fn apply_pending_status(&self, connection: &mut AnyConnection, phone_number_id: &str, wamid: &str) -> DbResult<()> {
         let pending = sqlx::query(
             "SELECT status, error_code, error_title, error_details, timestamp FROM pending_statuses \
              WHERE account_id = $1 AND phone_number_id = $2 AND wamid = $3",
         )
         .bind(&self.account_id)
         .bind(phone_number_id)
-        .bind(&message.wamid)
+        .bind(wamid)
         .fetch_optional(&mut *connection)
         .await?;
         if let Some(row) = pending {
@@ -542,11 +624,11 @@ impl InboxDb {
                 details: row.try_get("error_details")?,
             };
             // The message is new: its event carries whatever status it ends with.
-            self.raise_status(connection, phone_number_id, &message.wamid, &status, Some(&error)).await?;
+            self.raise_status(connection, phone_number_id, wamid, &status, Some(&error)).await?;
             sqlx::query("DELETE FROM pending_statuses WHERE account_id = $1 AND phone_number_id = $2 AND wamid = $3")
                 .bind(&self.account_id)
                 .bind(phone_number_id)
-                .bind(&message.wamid)
+                .bind(wamid)
                 .execute(&mut *connection)
                 .await?;
         }
@@ -665,9 +747,10 @@ pub struct ConversationQuery {
 impl InboxDb {
     /// The account's conversations, newest activity first, one page.
     pub async fn list_conversations(&self, db: &sqlx::AnyPool, query: &ConversationQuery) -> DbResult<api_types::ConversationPage> {
+        // The page's ids first, then their rows with the newest message of each (only the page's).
         let mut sql = String::from(
-            &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN contacts k ON k.id = c.contact_id AND k.account_id = c.account_id \
-             WHERE c.account_id = $1"),
+            "SELECT c.id FROM conversations c JOIN contacts k ON k.id = c.contact_id AND k.account_id = c.account_id \
+             WHERE c.account_id = $1",
         );
         let mut binds: Vec<Option<String>> = Vec::new();
         let mut next = |sql: &mut String, clause: &str, value: Option<String>| {
@@ -703,6 +786,10 @@ impl InboxDb {
             sql.push_str(&format!(" AND (c.last_message_at < {t} OR (c.last_message_at = {t} AND c.id < {i}))"));
         }
         sql.push_str(&format!(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT {}", query.limit + 1));
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_TABLES} WHERE c.account_id = $1 AND c.id IN ({sql}) \
+             ORDER BY c.last_message_at DESC, c.id DESC"
+        );
         let mut statement = sqlx::query(&sql).bind(&self.account_id);
         for value in &binds {
             statement = statement.bind(value.clone());
@@ -769,7 +856,13 @@ impl InboxDb {
 
 /// The columns [`conversation_from_row`] reads (conversations `c` joined with contacts `k`).
 const CONVERSATION_COLUMNS: &str = "c.id, c.phone_number_id, c.state, c.assignee_user_id, c.unread_count, c.last_message_at, \
-     k.wa_id, k.user_id, k.profile_name";
+     k.wa_id, k.user_id, k.profile_name, k.created_at AS first_contact_at, lm.direction AS last_direction, lm.type AS last_type, \
+     lm.status AS last_status, SUBSTR(COALESCE(lm.text, lm.media_caption, lm.media_file_name), 1, 120) AS last_text";
+
+/// The conversation (`c`), its contact (`k`) and its newest message (`lm`, by the thread's index).
+const CONVERSATION_TABLES: &str = "conversations c JOIN contacts k ON k.id = c.contact_id AND k.account_id = c.account_id \
+     LEFT JOIN messages lm ON lm.id = (SELECT m.id FROM messages m WHERE m.account_id = c.account_id AND m.conversation_id = c.id \
+     ORDER BY m.timestamp DESC, m.id DESC LIMIT 1)";
 
 fn conversation_from_row(row: &sqlx::any::AnyRow) -> DbResult<api_types::ConversationSummary> {
     Ok(api_types::ConversationSummary {
@@ -784,13 +877,24 @@ fn conversation_from_row(row: &sqlx::any::AnyRow) -> DbResult<api_types::Convers
         assignee_user_id: row.try_get("assignee_user_id")?,
         unread_count: u64::try_from(row.try_get::<i64, _>("unread_count")?).unwrap_or(0),
         last_message_at: row.try_get("last_message_at")?,
+        first_contact_at: row.try_get("first_contact_at")?,
+        last_message: match row.try_get::<Option<String>, _>("last_type")? {
+            None => None,
+            Some(kind) => Some(api_types::MessagePreview {
+                direction: MessageDirection::parse(&row.try_get::<String, _>("last_direction")?),
+                kind: api_types::MessageType::parse(&kind),
+                text: row.try_get("last_text")?,
+                status: row.try_get::<Option<String>, _>("last_status")?.as_deref().map(MessageStatus::parse),
+            }),
+        },
     })
 }
 
 /// The columns [`message_from_row`] reads.
 const MESSAGE_COLUMNS: &str = "id, conversation_id, wamid, direction, origin, type, text, media_id, media_link, media_mime_type, \
      media_file_name, media_caption, status, error_code, error_title, error_details, customer_reaction, business_reaction, \
-     reply_to_wamid, timestamp, media_file_id, media_size_bytes, media_state, client_message_id";
+     reply_to_wamid, timestamp, media_file_id, media_size_bytes, media_state, client_message_id, \
+     CASE WHEN type IN ('location', 'contacts') THEN payload END AS card_payload";
 
 fn message_from_row(row: &sqlx::any::AnyRow) -> DbResult<api_types::MessageItem> {
     let kind = api_types::MessageType::parse(&row.try_get::<String, _>("type")?);
@@ -813,7 +917,10 @@ fn message_from_row(row: &sqlx::any::AnyRow) -> DbResult<api_types::MessageItem>
             id: media_file_id,
         })
     });
+    let (location, contacts) = super::content::cards(&kind, row.try_get::<Option<String>, _>("card_payload")?.as_deref());
     Ok(api_types::MessageItem {
+        location,
+        contacts,
         id: row.try_get("id")?,
         wamid: super::outbox::shown_wamid(row.try_get("wamid")?),
         conversation_id: row.try_get("conversation_id")?,
@@ -846,7 +953,7 @@ impl InboxDb {
     /// One conversation of the account, as the list shows it; `None` when the account has none by that id.
     pub async fn conversation_summary(&self, connection: &mut AnyConnection, conversation_id: &str) -> DbResult<Option<api_types::ConversationSummary>> {
         let row = sqlx::query(&format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN contacts k ON k.id = c.contact_id AND k.account_id = c.account_id \
+            "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_TABLES} \
              WHERE c.account_id = $1 AND c.id = $2"
         ))
         .bind(&self.account_id)
@@ -890,10 +997,10 @@ impl InboxDb {
             // `account_id || ''`: the account still binds every row, but SQLite's planner (no
             // statistics) would otherwise walk the account's whole `messages_by_conversation`
             // range instead of looking each id up.
-            let sql = format!(
+            let sql = for_backend(connection.backend_name(), format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id || '' = $1 AND id IN ({})",
                 placeholders(2, chunk.len())
-            );
+            ));
             let mut query = sqlx::query(&sql).bind(&self.account_id);
             for id in chunk {
                 query = query.bind(*id);
@@ -914,11 +1021,11 @@ impl InboxDb {
     ) -> DbResult<HashMap<String, api_types::ConversationSummary>> {
         let mut found = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(IDS_PER_QUERY) {
-            let sql = format!(
-                "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN contacts k ON k.id = c.contact_id AND k.account_id = c.account_id \
+            let sql = for_backend(connection.backend_name(), format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_TABLES} \
                  WHERE c.account_id = $1 AND c.id IN ({})",
                 placeholders(2, chunk.len())
-            );
+            ));
             let mut query = sqlx::query(&sql).bind(&self.account_id);
             for id in chunk {
                 query = query.bind(*id);
@@ -934,6 +1041,22 @@ impl InboxDb {
 
 /// At most this many ids in one `IN (...)`.
 const IDS_PER_QUERY: usize = 100;
+/// At most this many rows in one insert of messages (25 values each).
+const MESSAGES_PER_INSERT: usize = 200;
+/// At most this many conversations in one update.
+const CONVERSATIONS_PER_UPDATE: usize = 300;
+
+const MESSAGE_INSERT_COLUMNS: &str = "id, account_id, conversation_id, phone_number_id, wamid, direction, origin, type, text, \
+    media_id, media_mime_type, media_file_name, media_caption, media_sha256, media_link, payload, reply_to_wamid, \
+    status, status_rank, error_code, error_title, error_details, timestamp, created_at, updated_at";
+const MESSAGE_INSERT_COLUMN_COUNT: usize = 25;
+
+/// A message row to insert: its new id and conversation.
+struct NewMessage<'a> {
+    id: String,
+    conversation_id: String,
+    message: &'a MessageIn,
+}
 
 /// What an agent changes on a conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -85,7 +85,7 @@ async fn count(db: &AnyPool, sql: &str) -> i64 {
 
 both_stores! {
     async fn every_inbound_type_is_stored_once_as_what_it_is(server, with_secrets) {
-        alpha(&server).await;
+        let client = alpha(&server).await;
         let all = inbound("Zoë Ørsted", vec![
             message("wamid.text", 1_700_000_001, "text", json!({"body": "Hello 你好"})),
             message("wamid.image", 1_700_000_002, "image", json!({"id": "m-img", "mime_type": "image/jpeg", "sha256": "abc", "caption": "a photo"})),
@@ -167,6 +167,17 @@ both_stores! {
         assert_eq!(HOOKS.meta(&server, &again).await, "processed");
         assert_eq!(count(&db, "SELECT COUNT(*) FROM messages").await, 16);
         assert_eq!(count(&db, "SELECT unread_count FROM conversations").await, 16);
+
+        // The API shows the place and the contact cards as structured cards, and nothing of the kind elsewhere.
+        let listed = server.post_as(&client, "/inbox/conversations/list", &json!({})).await;
+        let conversation_id = listed.data()["items"][0]["id"].clone();
+        let messages = server.post_as(&client, "/inbox/messages/list", &json!({"conversationId": conversation_id, "limit": 200})).await;
+        let items = messages.data()["items"].as_array().unwrap().clone();
+        let by_wamid = |wamid: &str| items.iter().find(|item| item["wamid"] == wamid).unwrap_or_else(|| panic!("{wamid} listed")).clone();
+        assert_eq!(by_wamid("wamid.location")["location"], json!({"latitude": 31.2, "longitude": 121.5, "name": "Bund", "address": "Shanghai"}));
+        assert_eq!(by_wamid("wamid.contacts")["contacts"],
+            json!([{"name": "Li Lei", "phones": [{"phone": "+86 138 0000 0000", "waId": null, "type": "CELL"}]}]));
+        assert!(by_wamid("wamid.text").get("location").is_none() && by_wamid("wamid.text").get("contacts").is_none());
     }
 
     async fn statuses_in_every_order_end_at_the_highest(server, with_secrets) {
@@ -248,6 +259,69 @@ both_stores! {
         assert_eq!(count(&db, "SELECT COUNT(*) FROM contacts").await, 1);
         assert_eq!(count_of(&db, "SELECT COUNT(*) FROM messages WHERE conversation_id = $1", &conversation_id).await, 4);
         assert_eq!(text_of(&db, "SELECT profile_name FROM contacts WHERE user_id = $1", "CN.42").await.as_deref(), Some("Fang"));
+    }
+
+    async fn one_delivery_of_many_customers_and_a_merge_midway_ends_as_one_message_at_a_time_would(server, with_secrets) {
+        alpha(&server).await;
+        let db = database(&server).await;
+        // Known by user id alone so far.
+        let first = meta("messages", json!({"contacts": [{"profile": {"name": "Nameless"}, "user_id": "CN.7"}],
+            "messages": [{"from_user_id": "CN.7", "id": "wamid.m0", "timestamp": "1700000000", "type": "text", "text": {"body": "zero"}}]}));
+        assert_eq!(HOOKS.meta(&server, &first).await, "processed");
+        // One delivery: two customers, a wamid twice, a message carrying both ids (merging CN.7
+        // into CUSTOMER's contact) after a message of CUSTOMER's, a reaction, then a status for an
+        // echo earlier in the same delivery.
+        let text = |from: Value, wamid: &str, seconds: i64, body: &str| {
+            let mut message = json!({"id": wamid, "timestamp": seconds.to_string(), "type": "text", "text": {"body": body}});
+            for (key, value) in from.as_object().unwrap() {
+                message[key] = value.clone();
+            }
+            message
+        };
+        let other = "8613900139000";
+        let many = meta("messages", json!({
+            "contacts": [{"profile": {"name": "Wang"}, "wa_id": CUSTOMER}, {"profile": {"name": "Zhao"}, "wa_id": other},
+                {"profile": {"name": "Wang Fang"}, "wa_id": CUSTOMER, "user_id": "CN.7"}],
+            "messages": [
+                text(json!({"from": CUSTOMER}), "wamid.m1", 1_700_000_001, "one"),
+                text(json!({"from": other}), "wamid.m2", 1_700_000_002, "two"),
+                text(json!({"from": CUSTOMER}), "wamid.m1", 1_700_000_001, "one again"),
+                text(json!({"from": CUSTOMER, "from_user_id": "CN.7"}), "wamid.m3", 1_700_000_003, "three"),
+                text(json!({"from": other}), "wamid.m4", 1_700_000_009, "four"),
+                {"from": other, "id": "wamid.m5", "timestamp": "1700000010", "type": "reaction",
+                    "reaction": {"message_id": "wamid.m2", "emoji": "👍"}},
+                text(json!({"from": CUSTOMER}), "wamid.m6", 1_700_000_005, "six"),
+            ]}));
+        assert_eq!(HOOKS.meta(&server, &many).await, "processed");
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM messages").await, 6, "m0..m4 and m6, m1 once, the reaction not a message");
+        assert_eq!(text_of(&db, "SELECT text FROM messages WHERE wamid = $1", "wamid.m1").await.as_deref(), Some("one"));
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM contacts").await, 2);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM conversations").await, 2);
+        let wang = sqlx::query("SELECT c.id, c.unread_count, c.last_message_at FROM conversations c JOIN contacts k ON k.id = c.contact_id \
+            WHERE k.wa_id = $1").bind(CUSTOMER).fetch_one(&db).await.unwrap();
+        assert_eq!(wang.try_get::<i64, _>("unread_count").unwrap(), 4, "m0, m1, m3, m6");
+        assert_eq!(wang.try_get::<i64, _>("last_message_at").unwrap(), 1_700_000_005_000, "the newest, not the last in the delivery");
+        let wang_id = column(&wang, "id").unwrap();
+        assert_eq!(count_of(&db, "SELECT COUNT(*) FROM messages WHERE conversation_id = $1", &wang_id).await, 4);
+        let zhao = sqlx::query("SELECT c.unread_count, c.last_message_at FROM conversations c JOIN contacts k ON k.id = c.contact_id \
+            WHERE k.wa_id = $1").bind(other).fetch_one(&db).await.unwrap();
+        assert_eq!(zhao.try_get::<i64, _>("unread_count").unwrap(), 2);
+        assert_eq!(zhao.try_get::<i64, _>("last_message_at").unwrap(), 1_700_000_009_000);
+        assert_eq!(column(&message_row(&db, "wamid.m2").await, "customer_reaction").as_deref(), Some("👍"));
+        assert_eq!(text_of(&db, "SELECT wa_id FROM contacts WHERE user_id = $1", "CN.7").await.as_deref(), Some(CUSTOMER), "merged");
+
+        // Echoes and their statuses in one delivery: the status finds the echo stored before it.
+        let echoes = meta("smb_message_echoes", json!({"message_echoes": [
+            {"from": ALPHA_DISPLAY, "to": CUSTOMER, "id": "wamid.e1", "timestamp": "1700000020", "type": "text", "text": {"body": "a"}},
+            {"from": ALPHA_DISPLAY, "to": other, "id": "wamid.e2", "timestamp": "1700000021", "type": "text", "text": {"body": "b"}}]}));
+        assert_eq!(HOOKS.meta(&server, &echoes).await, "processed");
+        let mut both = meta("messages", json!({"statuses": [status("wamid.e1", "read", 1_700_000_030)],
+            "messages": [text(json!({"from": CUSTOMER}), "wamid.m7", 1_700_000_031, "seven")]}));
+        both["entry"][0]["changes"][0]["value"]["contacts"] = json!([{"profile": {"name": "Wang Fang"}, "wa_id": CUSTOMER}]);
+        assert_eq!(HOOKS.meta(&server, &both).await, "processed");
+        assert_eq!(column(&message_row(&db, "wamid.e1").await, "status").as_deref(), Some("read"));
+        assert_eq!(column(&message_row(&db, "wamid.e2").await, "status").as_deref(), Some("sent"));
+        assert_eq!(count_of(&db, "SELECT COUNT(*) FROM messages WHERE conversation_id = $1", &wang_id).await, 6);
     }
 
     async fn an_echo_is_an_outgoing_message_sent_from_the_phone(server, with_secrets) {
@@ -386,6 +460,11 @@ both_stores! {
         assert_eq!(items[1]["phoneNumberId"], ALPHA_NUMBER);
         assert_eq!(items[1]["lastMessageAt"], 1_700_000_004_000_i64);
         assert_eq!(listed.data()["nextCursor"], Value::Null);
+        // The preview line: the newest message by its time (the echo), as text.
+        assert_eq!(items[1]["lastMessage"], json!({"direction": "outbound", "type": "text", "text": "sent from the phone", "status": "sent"}));
+        assert_eq!(items[0]["lastMessage"], json!({"direction": "inbound", "type": "text", "text": "hello 世界", "status": null}));
+        let first_contact = items[1]["firstContactAt"].as_i64().expect("firstContactAt");
+        assert!(first_contact > 1_700_000_000_000 && first_contact <= items[0]["firstContactAt"].as_i64().unwrap(), "{first_contact}");
         // Pages, search (Chinese text too) and filters.
         let page = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({"limit": 1})).await;
         assert_eq!(page.data()["items"][0]["id"], items[0]["id"]);
@@ -447,5 +526,15 @@ both_stores! {
         for route in ["/intwa-api/inbox/conversations/list", "/intwa-api/inbox/messages/list"] {
             assert!(document.body["paths"].get(route).is_some(), "{route} is documented");
         }
+        // A long text is cut to 120 characters (not bytes), a document shows its file name.
+        let long = "长".repeat(130);
+        HOOKS.meta(&server, &inbound("Zoë", vec![message("wamid.l6", 1_700_000_010, "text", json!({"body": long}))])).await;
+        let listed = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({})).await;
+        assert_eq!(listed.data()["items"][0]["lastMessage"]["text"], "长".repeat(120));
+        HOOKS.meta(&server, &inbound("Zoë", vec![message("wamid.l7", 1_700_000_011, "document",
+            json!({"id": "d2", "filename": "Relevé.pdf", "mime_type": "application/pdf"}))])).await;
+        let listed = server.post_as(&alpha_client, "/inbox/conversations/list", &json!({})).await;
+        assert_eq!(listed.data()["items"][0]["lastMessage"]["type"], "document");
+        assert_eq!(listed.data()["items"][0]["lastMessage"]["text"], "Relevé.pdf");
     }
 }
