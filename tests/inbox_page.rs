@@ -60,6 +60,12 @@ window.fetch = async function (input, init) {
         });
     }
     if (call === '/whatsapp/numbers/list') return answer([]);
+    if (call === '/team/users/list') return answer({ items: server.team || [] });
+    if (call === '/inbox/conversations/assign') {
+        server.assigned = (server.assigned || []).concat([body.userId]);
+        const conversation = server.conversations.find((c) => c.id === body.conversationId);
+        return answer(Object.assign({}, conversation, { assigneeUserId: body.userId }));
+    }
     return answer({});
 };
 "#;
@@ -327,4 +333,62 @@ async fn the_frame_holds_the_realtime_context_and_its_banner() {
     realtime.dispatch(StreamSignal::Up);
     realtime.dispatch(StreamSignal::Down);
     wait_for(&root, "realtime-banner").await;
+}
+
+#[wasm_bindgen_test]
+async fn rows_preview_the_newest_message_and_the_thread_shows_cards_first_contact_and_teammates() {
+    let server = FakeInbox::start("preview", 2, "Ana");
+    js(r#"const s = window.__inbox.preview;
+        s.conversations[0].lastMessage = { direction: 'outbound', type: 'text', text: '<b>Your order</b> ships today', status: 'read' };
+        s.conversations[0].firstContactAt = Date.UTC(2025, 2, 14, 9, 0);
+        s.conversations[1].lastMessage = { direction: 'inbound', type: 'image', text: null, status: null };
+        s.team = [{ id: 'user-1', email: 'ana@example.com', name: 'Ana Pereira', role: 'admin' },
+                  { id: 'user-2', email: 'bo@example.com', name: 'Bo Chen', role: 'agent' }];"#);
+    let mut place = inbound("m-1", "Bund", 1_800_000_000_000);
+    place.kind = api_types::MessageType::Location;
+    place.location = Some(api_types::LocationCard {
+        latitude: api_types::Degrees(31.2397),
+        longitude: api_types::Degrees(121.4998),
+        name: Some("The Bund".into()),
+        address: Some("Zhongshan East 1st Rd, Shanghai".into()),
+    });
+    let mut card = inbound("m-2", "Li Lei", 1_800_000_001_000);
+    card.kind = api_types::MessageType::Contacts;
+    card.contacts = vec![api_types::ContactCard {
+        name: "Li Lei".into(),
+        phones: vec![api_types::ContactPhone { phone: "+86 138 0000 0000".into(), wa_id: None, kind: Some("CELL".into()) }],
+    }];
+    server.set_messages("c-0", &[place, card]);
+    let (root, _realtime, _mounted) = server.mount(Language::English);
+    eventually("two previews", || (all(&root, "conversation-preview").len() == 2).then_some(())).await;
+    let previews: Vec<String> = all(&root, "conversation-preview").iter().filter_map(|p| p.text_content()).collect();
+    assert_eq!(previews, ["You: <b>Your order</b> ships today", "Photo"], "as text, after You: when the business sent it");
+    assert!(root.query_selector(".conversation-preview b").unwrap().is_none());
+
+    open_first_conversation(&root).await;
+    let map = wait_for(&root, "location-map").await;
+    let href = map.get_attribute("href").unwrap_or_default();
+    assert!(href.starts_with("https://www.openstreetmap.org/?mlat=31.239700&mlon=121.499800"), "{href}");
+    assert_eq!(map.get_attribute("rel").as_deref(), Some("noopener noreferrer"));
+    assert_eq!(find(&root, "location-name").and_then(|e| e.text_content()).as_deref(), Some("The Bund"));
+    assert_eq!(find(&root, "contact-card-name").and_then(|e| e.text_content()).as_deref(), Some("Li Lei"));
+    assert_eq!(find(&root, "contact-card-phone").and_then(|e| e.get_attribute("href")).as_deref(), Some("tel:+8613800000000"));
+    let first = find(&root, "customer-first-contact").and_then(|e| e.text_content()).unwrap_or_default();
+    assert!(first.contains("2025"), "the first contact from the server, not 'earlier': {first}");
+
+    // The picker lists the teammates by name; choosing one assigns and names them.
+    eventually("Bo in the picker", || {
+        all(&root, "assign-option").iter().find(|option| option.text_content().as_deref() == Some("Bo Chen")).map(|_| ())
+    })
+    .await;
+    let select: web_sys::HtmlSelectElement = find(&root, "assign-select").unwrap().dyn_into().unwrap();
+    select.set_value("user-2");
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    select.dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).unwrap()).unwrap();
+    eventually("assigned to Bo", || {
+        find(&root, "conversation-assignee").and_then(|e| e.text_content()).filter(|text| text == "Assigned to Bo Chen").map(|_| ())
+    })
+    .await;
+    assert!(js("return JSON.stringify(window.__inbox.preview.assigned) === '[\"user-2\"]'").as_bool().unwrap());
 }

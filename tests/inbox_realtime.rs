@@ -30,6 +30,8 @@ fn conversation(id: &str, at: i64) -> ConversationSummary {
         assignee_user_id: None,
         unread_count: 0,
         last_message_at: at,
+        first_contact_at: at,
+        last_message: None,
     }
 }
 
@@ -50,6 +52,8 @@ fn message(id: &str, at: i64, status: Option<MessageStatus>) -> MessageItem {
         business_reaction: None,
         reply_to_wamid: None,
         timestamp: at,
+        location: None,
+        contacts: Vec::new(),
     }
 }
 

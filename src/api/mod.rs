@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod events;
 pub mod inbox;
+pub mod team;
 pub mod whatsapp;
 mod error;
 

@@ -264,6 +264,8 @@ impl Thread {
             business_reaction: None,
             reply_to_wamid: None,
             timestamp: draft.timestamp,
+            location: None,
+            contacts: Vec::new(),
         };
         self.upsert(message);
     }

@@ -51,9 +51,13 @@ pub fn CustomerPanel() -> impl IntoView {
             _ => Vec::new(),
         })
     };
-    // The first message, when the whole history is loaded.
+    // When the account first heard from the customer; servers before `firstContactAt` send 0:
+    // the first message then, once the whole history is loaded.
     let first_contact = move || {
-        store.thread.with(|thread| (thread.loaded && thread.older_cursor.is_none()).then(|| thread.messages.first().map(|first| first.timestamp)).flatten())
+        let known = store.open.with(|open| open.as_ref().map(|open| open.first_contact_at).filter(|at| *at > 0));
+        known.or_else(|| {
+            store.thread.with(|thread| (thread.loaded && thread.older_cursor.is_none()).then(|| thread.messages.first().map(|first| first.timestamp)).flatten())
+        })
     };
     let number_label = move |phone_number_id: &str| match realtime.numbers.get(phone_number_id) {
         Some(number) if !number.verified_name.is_empty() => format!("{} · {}", number.verified_name, number.display_phone_number),

@@ -1,6 +1,6 @@
 //! How the inbox writes names, times, days and sizes.
 
-use api_types::{ConversationSummary, InboxCustomer};
+use api_types::{ConversationSummary, InboxCustomer, MessageDirection, MessagePreview, MessageType};
 
 use crate::i18n::{I18n, Language};
 
@@ -118,5 +118,34 @@ pub fn file_size(bytes: u64) -> String {
         format!("{:.1} KB", size / KB)
     } else {
         format!("{:.1} MB", size / (KB * KB))
+    }
+}
+
+/// The list's preview of a conversation's newest message: its text (or what kind of message it
+/// is), after "You: " when the business sent it. Always shown as text.
+pub fn preview_label(i18n: I18n, preview: &MessagePreview) -> String {
+    let text = preview.text.as_deref().map(str::trim).filter(|text| !text.is_empty()).map(|text| text.replace('\n', " "));
+    let kind = match preview.kind {
+        MessageType::Image => Some("inbox.preview.image"),
+        MessageType::Video => Some("inbox.preview.video"),
+        MessageType::Audio => Some("inbox.preview.audio"),
+        MessageType::Document => Some("inbox.preview.document"),
+        MessageType::Sticker => Some("inbox.preview.sticker"),
+        MessageType::Location => Some("inbox.message.location"),
+        MessageType::Contacts => Some("inbox.message.contacts"),
+        MessageType::Order => Some("inbox.message.order"),
+        MessageType::Text | MessageType::Interactive | MessageType::Button | MessageType::System => None,
+        _ => Some("inbox.preview.other"),
+    };
+    let body = match (kind, text) {
+        (Some(kind), Some(text)) => format!("{} · {text}", i18n.t(kind)),
+        (Some(kind), None) => i18n.t(kind).to_owned(),
+        (None, Some(text)) => text,
+        (None, None) => i18n.t("inbox.preview.other").to_owned(),
+    };
+    if preview.direction == MessageDirection::Outbound {
+        i18n.tf("inbox.preview.you", &[("text", &body)])
+    } else {
+        body
     }
 }

@@ -7,7 +7,7 @@ use api_types::{ConversationFilter, ConversationState, ConversationSummary};
 use leptos::leptos_dom::helpers::{set_timeout_with_handle, TimeoutHandle};
 use leptos::prelude::*;
 
-use super::format::{activity_label, customer_address, customer_label, initial};
+use super::format::{activity_label, customer_address, customer_label, initial, preview_label};
 use super::windowing::{anchored_scroll_top, near_the_end, visible_rows, ROW_HEIGHT};
 use super::{use_inbox_page, PAGE_SIZE};
 use crate::api::{inbox, use_api, ApiClient, ApiError};
@@ -293,8 +293,8 @@ fn row_version(conversation: &ConversationSummary) -> String {
         conversation.unread_count,
         conversation.state,
         conversation.assignee_user_id.as_deref().unwrap_or(""),
-        conversation.customer.name
-    )
+        conversation.customer.name,
+    ) + &conversation.last_message.as_ref().map(|last| format!("|{:?}|{:?}", last.text, last.status)).unwrap_or_default()
 }
 
 /// One conversation: avatar, name, number, last activity, unread count.
@@ -316,6 +316,7 @@ fn ConversationRow(index: usize, conversation: ConversationSummary) -> impl Into
     let at = conversation.last_message_at;
     let resolved = conversation.state == ConversationState::Resolved;
     let avatar = initial(&conversation);
+    let preview = conversation.last_message.as_ref().map(|last| preview_label(i18n, last));
     let open = conversation.clone();
     view! {
         <button
@@ -337,8 +338,11 @@ fn ConversationRow(index: usize, conversation: ConversationSummary) -> impl Into
                 </span>
                 <span class="conversation-line">
                     <span class="conversation-address muted">
-                        {shows_address.then(|| address.clone())}
                         {resolved.then(|| view! { <span class="conversation-resolved">{i18n.text("inbox.state.resolved")}</span> })}
+                        {match preview {
+                            Some(preview) => view! { <span class="conversation-preview" data-testid="conversation-preview">{preview}</span> }.into_any(),
+                            None => shows_address.then(|| address.clone()).into_any(),
+                        }}
                     </span>
                     {(unread > 0).then(|| view! {
                         <span class="conversation-unread" data-testid="conversation-unread" aria-label=move || i18n.tf("inbox.unread", &[("count", &unread.to_string())])>

@@ -1,12 +1,12 @@
 //! One message of the thread: its bubble with text, media, cards, reactions, the time and the
 //! delivery ticks. Everything the customer (or WhatsApp) wrote is put in as text, never as markup.
 
-use api_types::{MessageDirection, MessageItem, MessageMedia, MessageOrigin, MessageStatus, MessageType};
+use api_types::{ContactCard, LocationCard, MessageDirection, MessageItem, MessageMedia, MessageOrigin, MessageStatus, MessageType};
 use leptos::prelude::*;
 
 use super::format::{clock_time, file_size};
 use crate::api::{inbox, use_api};
-use crate::i18n::use_i18n;
+use crate::i18n::{use_i18n, I18n};
 use crate::state::inbox::is_local;
 
 /// What a bubble's status is called in `data-status` and its CSS class: the wire text.
@@ -61,7 +61,11 @@ pub fn MessageBubble(
             }
             .into_any(),
         ),
-        MessageType::Location => Some(card(CardIcon::Location, i18n.t("inbox.message.location"), text.clone(), "message-location")),
+        MessageType::Location => Some(match message.location.clone().filter(|place| place.is_on_earth()) {
+            Some(place) => location_card(i18n, place),
+            None => card(CardIcon::Location, i18n.t("inbox.message.location"), text.clone(), "message-location"),
+        }),
+        MessageType::Contacts if !message.contacts.is_empty() => Some(contact_cards(i18n, message.contacts.clone())),
         MessageType::Contacts => Some(card(CardIcon::Contact, i18n.t("inbox.message.contacts"), text.clone(), "message-contacts")),
         MessageType::Order => Some(card(CardIcon::Order, i18n.t("inbox.message.order"), text.clone(), "message-order")),
         MessageType::Interactive | MessageType::Button => Some(
@@ -125,21 +129,79 @@ enum CardIcon {
 
 /// A location, contact or order message: an icon, what it is, and its text.
 fn card(icon: CardIcon, title: &'static str, text: Option<String>, testid: &'static str) -> AnyView {
+    view! {
+        <div class="message-card" data-testid=testid>
+            {card_icon(icon)}
+            <span class="message-card-text">
+                <span class="message-card-title">{title}</span>
+                {text.map(|text| view! { <span class="message-card-body" data-testid="message-text">{text}</span> })}
+            </span>
+        </div>
+    }
+    .into_any()
+}
+
+/// A shared place: its name and address, its coordinates, and a link to see it on a map.
+fn location_card(i18n: I18n, place: LocationCard) -> AnyView {
+    let (latitude, longitude) = (place.latitude.0, place.longitude.0);
+    let map = format!("https://www.openstreetmap.org/?mlat={latitude:.6}&mlon={longitude:.6}#map=16/{latitude:.6}/{longitude:.6}");
+    let title = place.name.clone().unwrap_or_else(|| i18n.t("inbox.message.location").to_owned());
+    view! {
+        <div class="message-card message-card-rich" data-testid="message-location">
+            {card_icon(CardIcon::Location)}
+            <span class="message-card-text">
+                <span class="message-card-title" data-testid="location-name">{title}</span>
+                {place.address.map(|address| view! { <span class="message-card-body" data-testid="location-address">{address}</span> })}
+                <span class="message-card-meta muted" data-testid="location-coordinates">{format!("{latitude:.5}, {longitude:.5}")}</span>
+                <a class="message-card-link" data-testid="location-map" href=map target="_blank" rel="noopener noreferrer">
+                    {i18n.text("inbox.message.open_map")}
+                </a>
+            </span>
+        </div>
+    }
+    .into_any()
+}
+
+/// Shared contact cards: each name with its numbers (dialable).
+fn contact_cards(i18n: I18n, cards: Vec<ContactCard>) -> AnyView {
+    view! {
+        <div class="message-contact-cards">
+            {cards.into_iter().map(|contact| {
+                let name = if contact.name.trim().is_empty() { i18n.t("inbox.message.contacts").to_owned() } else { contact.name.clone() };
+                view! {
+                    <div class="message-card message-card-rich" data-testid="message-contacts">
+                        {card_icon(CardIcon::Contact)}
+                        <span class="message-card-text">
+                            <span class="message-card-title" data-testid="contact-card-name">{name}</span>
+                            {contact.phones.into_iter().map(|phone| {
+                                let dial: String = phone.phone.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+                                let kind = phone.kind.clone().map(|kind| format!(" · {}", kind.to_lowercase()));
+                                view! {
+                                    <span class="message-card-body">
+                                        <a class="message-card-link" data-testid="contact-card-phone" href=format!("tel:{dial}")>{phone.phone.clone()}</a>
+                                        <span class="muted">{kind}</span>
+                                    </span>
+                                }
+                            }).collect_view()}
+                        </span>
+                    </div>
+                }
+            }).collect_view()}
+        </div>
+    }
+    .into_any()
+}
+
+fn card_icon(icon: CardIcon) -> AnyView {
     let shape = match icon {
         CardIcon::Location => view! { <path d="M12 21s-6.5-5.6-6.5-11a6.5 6.5 0 0 1 13 0c0 5.4-6.5 11-6.5 11z" /><circle cx="12" cy="10" r="2.4" /> }.into_any(),
         CardIcon::Contact => view! { <circle cx="12" cy="8.5" r="3.5" /><path d="M5 20a7 7 0 0 1 14 0" /> }.into_any(),
         CardIcon::Order => view! { <path d="M3.5 4.5h2.2l2.1 10.5h10.4l1.8-7.5H7" /><circle cx="9.5" cy="19" r="1.3" /><circle cx="17" cy="19" r="1.3" /> }.into_any(),
     };
     view! {
-        <div class="message-card" data-testid=testid>
-            <span class="message-card-icon" aria-hidden="true">
-                <svg viewBox="0 0 24 24" width="24" height="24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">{shape}</svg>
-            </span>
-            <span class="message-card-text">
-                <span class="message-card-title">{title}</span>
-                {text.map(|text| view! { <span class="message-card-body" data-testid="message-text">{text}</span> })}
-            </span>
-        </div>
+        <span class="message-card-icon" aria-hidden="true">
+            <svg viewBox="0 0 24 24" width="24" height="24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">{shape}</svg>
+        </span>
     }
     .into_any()
 }

@@ -14,7 +14,7 @@ use super::format::{customer_address, customer_label, day_key, day_label};
 use super::message::MessageBubble;
 use super::windowing::ThreadWindow;
 use super::{use_inbox_page, PAGE_SIZE};
-use crate::api::{inbox, use_api, ApiClient, ApiError};
+use crate::api::{inbox, team, use_api, ApiClient, ApiError};
 use crate::i18n::use_i18n;
 use crate::state::inbox::{is_local, InboxStore, PendingDraft};
 use crate::state::realtime::use_realtime;
@@ -460,10 +460,19 @@ fn ThreadHeader() -> impl IntoView {
         }
     });
     let busy = move || change.pending().get();
+    // The account's users, to assign to (read once; the picker works without it: me and nobody).
+    let team = LocalResource::new(move || async move { team::list_users(api).await.map(|list| list.items).unwrap_or_default() });
+    let teammates = move || team.with(|users| users.as_ref().map(|users| users.iter().filter(|user| user.id != me()).cloned().collect::<Vec<_>>()).unwrap_or_default());
+    let name_of = move |id: &str| {
+        team.with(|users| users.as_ref().and_then(|users| users.iter().find(|user| user.id == id).map(|user| user.name.clone())))
+    };
     let assignee_text = move || match assignee() {
         None => i18n.t("inbox.assignee.none").to_owned(),
         Some(id) if id == me() => i18n.t("inbox.assignee.me").to_owned(),
-        Some(id) => i18n.tf("inbox.assignee.other", &[("id", &id)]),
+        Some(id) => match name_of(&id) {
+            Some(name) => i18n.tf("inbox.assignee.named", &[("name", &name)]),
+            None => i18n.tf("inbox.assignee.other", &[("id", &id)]),
+        },
     };
     view! {
         <header class="thread-header">
@@ -511,7 +520,14 @@ fn ThreadHeader() -> impl IntoView {
                 >
                     <option value="" selected=move || assignee().is_none()>{i18n.text("inbox.assignee.none")}</option>
                     <option value=me selected=move || assignee().as_deref() == Some(me().as_str())>{move || i18n.tf("inbox.assignee.me_named", &[("name", &me_name())])}</option>
-                    {move || assignee().filter(|id| *id != me()).map(|id| view! {
+                    {move || teammates().into_iter().map(|user| {
+                        let id = user.id.clone();
+                        view! {
+                            <option value=user.id.clone() data-testid="assign-option" selected=move || assignee().as_deref() == Some(id.as_str())>{user.name.clone()}</option>
+                        }
+                    }).collect_view()}
+                    // Someone no longer in the list (or before it loads).
+                    {move || assignee().filter(|id| *id != me() && !teammates().iter().any(|user| user.id == *id)).map(|id| view! {
                         <option value=id.clone() selected=true>{i18n.tf("inbox.assignee.other", &[("id", &id)])}</option>
                     })}
                 </select>

@@ -169,3 +169,45 @@ const PNG_1X1: &[u8] = &[
     0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00,
     0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
+
+/// What a customer shares from the phone besides text: a place and a contact card show as cards
+/// (a map link made from the coordinates, a dialable number), and the list's row previews the
+/// newest message. With `WADESK_SCREENSHOTS=1`, also writes the inbox in English and Chinese to
+/// `tests/e2e/screenshots/screen-inbox-*.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_place_and_contact_show_as_cards_and_the_row_previews_the_newest_message() {
+    run("a_shared_place_and_contact_show_as_cards_and_the_row_previews_the_newest_message", async |app| {
+        bind_bakery(app).await?;
+        let phone = open_phone(app, "15550003333", "Chloé").await?;
+        phone_says(&phone, "Where is your shop? <b>bold?</b>").await?;
+        phone.fill("phone-location-name", "Jing'an Temple").await?;
+        phone.click("phone-send-location").await?;
+        phone.fill("phone-contact-name", "Li Lei").await?;
+        phone.click("phone-send-contact").await?;
+        open_conversation(app, "Chloé").await?;
+        let map = app.wait_for_testid("location-map").await?;
+        let href = map.attr("href").await?.unwrap_or_default();
+        ensure(href.starts_with("https://www.openstreetmap.org/?mlat=31.230400&mlon=121.473700"), format!("map link {href}"))?;
+        app.wait_for_text("location-name", "Jing'an Temple").await?;
+        app.wait_for_text("contact-card-name", "Li Lei").await?;
+        let dial = app.wait_for_testid("contact-card-phone").await?.attr("href").await?.unwrap_or_default();
+        ensure(dial == "tel:+8613800000000", format!("dial {dial}"))?;
+        // The newest message is the contact card: the row says so.
+        app.wait_for_text("conversation-preview", "Contact card").await?;
+        app.fill("composer-input", "We are at 1686 Nanjing West Road").await?;
+        app.click("composer-send").await?;
+        app.wait_for_text("conversation-preview", "You: We are at 1686 Nanjing West Road").await?;
+        if std::env::var_os("WADESK_SCREENSHOTS").is_some() {
+            let folder = wadesk_e2e::repository_root().join("tests/e2e/screenshots");
+            app.devtools("Emulation.setDeviceMetricsOverride", json!({"width": 1280, "height": 860, "deviceScaleFactor": 1, "mobile": false}))
+                .await?;
+            app.screenshot(&folder.join("screen-inbox-en.png")).await?;
+            app.select("language-switch", "zh-CN").await?;
+            open_conversation(app, "Chloé").await?;
+            app.wait_for_testid("location-map").await?;
+            app.screenshot(&folder.join("screen-inbox-zh-CN.png")).await?;
+        }
+        Ok(())
+    })
+    .await;
+}
