@@ -48,7 +48,10 @@ window.fetch = async function (input, init) {
         return answer({ items, nextCursor: body.query ? null : next });
     }
     if (call === '/inbox/messages/list') {
-        return answer({ items: server.messages[body.conversationId] || [], nextCursor: null });
+        // `older[id]`: the page before the first one, behind the cursor 'older'.
+        const older = (server.older || {})[body.conversationId];
+        if (body.before === 'older') return answer({ items: older || [], nextCursor: null });
+        return answer({ items: server.messages[body.conversationId] || [], nextCursor: older ? 'older' : null });
     }
     if (call === '/inbox/messages/send') {
         server.sent.push(body);
@@ -391,4 +394,17 @@ async fn rows_preview_the_newest_message_and_the_thread_shows_cards_first_contac
     })
     .await;
     assert!(js("return JSON.stringify(window.__inbox.preview.assigned) === '[\"user-2\"]'").as_bool().unwrap());
+}
+
+#[wasm_bindgen_test]
+async fn a_first_page_too_short_to_scroll_loads_the_older_one_by_itself() {
+    let server = FakeInbox::start("short", 1, "Ana");
+    server.set_messages("c-0", &[inbound("m-3", "newest", 1_800_000_003_000)]);
+    let older = serde_json::to_string(&[inbound("m-1", "oldest", 1_800_000_001_000), inbound("m-2", "older", 1_800_000_002_000)]).unwrap();
+    js(&format!("window.__inbox.short.older = {{ 'c-0': {older} }}"));
+    let (root, _realtime, _mounted) = server.mount(Language::English);
+    open_first_conversation(&root).await;
+    eventually("the older page without any scrolling", || (all(&root, "message-bubble").len() == 3).then_some(())).await;
+    let texts: Vec<String> = all(&root, "message-text").iter().filter_map(|text| text.text_content()).collect();
+    assert_eq!(texts, ["oldest", "older", "newest"]);
 }

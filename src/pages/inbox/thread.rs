@@ -261,6 +261,21 @@ pub fn ThreadPane() -> impl IntoView {
         Ok::<(), ApiError>(())
     });
 
+    // A page that does not fill the pane cannot be scrolled up: load older ones until it does
+    // (or there are none).
+    Effect::new(move |_| {
+        let wants_more = store.thread.with(|thread| thread.loaded && thread.older_cursor.is_some() && !thread.messages.is_empty());
+        if !wants_more {
+            return;
+        }
+        request_animation_frame(move || {
+            let Some(element) = scroller.get_untracked() else { return };
+            if element.scroll_height() <= element.client_height() + EDGE && !older.pending().get_untracked() {
+                older.dispatch(());
+            }
+        });
+    });
+
     let on_scroll = move |_| {
         let Some(element) = scroller.get_untracked() else { return };
         let count = store.thread.with_untracked(|thread| thread.messages.len());
