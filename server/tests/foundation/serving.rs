@@ -247,9 +247,11 @@ both_stores! {
     }
 
     async fn the_openapi_document_lists_every_route(server) {
-        // The features' routes (WhatsApp numbers, the inbox) are all POST but file downloads and
-        // the inbox's event stream (GET, server-sent events); their own suites list them.
-        let is_feature_route = |path: &str| path.starts_with("/intwa-api/whatsapp/") || path.starts_with("/intwa-api/inbox/");
+        // The features' routes (WhatsApp numbers, the inbox, the team) are all POST but file
+        // downloads and the inbox's event stream (GET, server-sent events); their own suites list them.
+        let is_feature_route = |path: &str| {
+            ["/intwa-api/whatsapp/", "/intwa-api/inbox/", "/intwa-api/team/"].iter().any(|feature| path.starts_with(feature))
+        };
         let is_event_stream = |path: &str| path == "/intwa-api/inbox/events";
         let document = server.get("/intwa-api/openapi.json").await;
         assert_eq!(document.status, 200);
