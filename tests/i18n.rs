@@ -41,6 +41,7 @@ const SOURCES: &[(&str, &str)] = sources![
     "src/api/error.rs",
     "src/api/events.rs",
     "src/api/inbox.rs",
+    "src/api/team.rs",
     "src/api/mod.rs",
     "src/api/whatsapp.rs",
     "src/browser.rs",
